@@ -1,0 +1,2 @@
+export * from "./fault-switches.js";
+export * from "./settings.js";

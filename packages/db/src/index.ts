@@ -1,0 +1,2 @@
+export * from "./create-pool.js";
+export * from "./migrate-schema.js";

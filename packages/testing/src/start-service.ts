@@ -1,0 +1,133 @@
+/**
+ * Runs one service as a separate Node process, as it runs in production: its
+ * own environment, its own stdout. Keeps every log line for assertions and
+ * waits for GET /readyz before returning.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait-for.js";
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export interface ServiceProcessOptions {
+  /** The service folder under services/, e.g. "order". */
+  service: string;
+  /** A label for logs when several replicas run, e.g. "order-2". */
+  label?: string;
+  env: Record<string, string>;
+  /** Polled until it answers 200. */
+  readyUrl: string;
+  readyTimeoutMs?: number;
+  /** A file that receives every line, for reading after a failed run. */
+  logFile?: string;
+}
+
+export interface ServiceProcess {
+  readonly label: string;
+  /** Every line the process wrote to stdout and stderr, across restarts. */
+  readonly lines: string[];
+  /** The JSON log lines, parsed. */
+  jsonLines(): Record<string, unknown>[];
+  readonly running: boolean;
+  /** Resolves with the exit code or signal when the current process ends. */
+  exited(): Promise<number | string | null>;
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  env: Record<string, string>;
+}
+
+/** The environment every service process gets, without the test runner's own variables. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "info" };
+  for (const key of ["PATH", "HOME", "TMPDIR", "LANG"]) {
+    const value = process.env[key];
+    if (value) env[key] = value;
+  }
+  return env;
+}
+
+export function createServiceProcess(options: ServiceProcessOptions): ServiceProcess {
+  const label = options.label ?? options.service;
+  const lines: string[] = [];
+  let child: ChildProcess | undefined;
+  let exit: Promise<number | string | null> = Promise.resolve(null);
+  if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
+
+  const record = (chunk: Buffer, partial: { text: string }) => {
+    partial.text += chunk.toString();
+    const parts = partial.text.split("\n");
+    partial.text = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      if (options.logFile) appendFileSync(options.logFile, `${line}\n`);
+    }
+  };
+
+  const handle: ServiceProcess = {
+    label,
+    lines,
+    env: options.env,
+    jsonLines() {
+      return lines.flatMap((l) => {
+        try {
+          return l.startsWith("{") ? [JSON.parse(l) as Record<string, unknown>] : [];
+        } catch {
+          return [];
+        }
+      });
+    },
+    get running() {
+      return !!child && child.exitCode === null && child.signalCode === null;
+    },
+    exited: () => exit,
+    async start() {
+      if (handle.running) throw new Error(`${label} is already running`);
+      const entry = join(REPO_ROOT, "services", options.service, "src", "main.ts");
+      const proc = spawn(process.execPath, ["--conditions=development", "--import", "tsx", entry], {
+        cwd: REPO_ROOT,
+        env: options.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child = proc;
+      const out = { text: "" };
+      const err = { text: "" };
+      proc.stdout?.on("data", (d: Buffer) => record(d, out));
+      proc.stderr?.on("data", (d: Buffer) => record(d, err));
+      exit = new Promise((resolve) => proc.once("exit", (code, signal) => resolve(signal ?? code)));
+      const died = exit.then((code) => {
+        throw new Error(`${label} exited (${code}) before it was ready:\n${lines.slice(-30).join("\n")}`);
+      });
+      died.catch(() => {});
+      await Promise.race([
+        waitFor(`${label} to be ready at ${options.readyUrl}`, async () => (await fetch(options.readyUrl)).ok, {
+          timeoutMs: options.readyTimeoutMs ?? 30_000,
+        }),
+        died,
+      ]);
+    },
+    async stop(graceMs = 10_000) {
+      const proc = child;
+      if (!proc || !handle.running) return;
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      await exit;
+      clearTimeout(timer);
+    },
+    async kill() {
+      const proc = child;
+      if (!proc || !handle.running) return;
+      proc.kill("SIGKILL");
+      await exit;
+    },
+    async restart() {
+      await handle.stop();
+      await handle.start();
+    },
+  };
+  return handle;
+}

@@ -1,0 +1,53 @@
+/** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
+import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { OrderClient } from "./order-client.js";
+import { errorHandler, sendProblem } from "./problem.js";
+import { orderRoutes } from "./routes/orders.js";
+
+export interface GatewayDeps {
+  logger: Logger;
+  orders: OrderClient;
+  bodyLimitBytes: number;
+  registry?: Registry;
+}
+
+export const CORRELATION_HEADER = "x-correlation-id";
+
+export function buildApp(deps: GatewayDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    // Strict validation: no type coercion, no silently dropped fields, every problem reported.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  }) as unknown as FastifyInstance;
+  // The API speaks JSON only: anything else is 415, not a string that fails validation later.
+  app.removeContentTypeParser("text/plain");
+  const registry = deps.registry ?? new Registry();
+  if (!deps.registry) collectDefaultMetrics({ register: registry });
+
+  // The edge of the correlation context: taken from the caller or minted, echoed
+  // on every response, and active for everything this request does.
+  app.addHook("onRequest", (request, reply, done) => {
+    const correlationId = acceptCorrelationId(request.headers[CORRELATION_HEADER]);
+    reply.header("X-Correlation-ID", correlationId);
+    withCorrelation({ correlationId }, done);
+  });
+
+  app.setErrorHandler(errorHandler(deps.logger));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: "/problems/not-found",
+      title: "Not found",
+      status: 404,
+      detail: `no route for ${request.method} ${request.url.split("?")[0]}`,
+    }),
+  );
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async () => ({ status: "ready" }));
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  orderRoutes(app, deps.orders);
+  return app;
+}

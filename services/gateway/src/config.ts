@@ -1,0 +1,60 @@
+/** The only file of the gateway that reads process.env. */
+import { commonSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+
+export const gatewaySettings = {
+  ...commonSettings,
+  port: { env: "PORT", description: "HTTP port of the public API", default: 8080, parse: parse.integer(0, 65535) },
+  host: { env: "HOST", description: "HTTP bind address", default: "0.0.0.0", parse: parse.string },
+  orderGrpcAddress: {
+    env: "ORDER_GRPC_ADDRESS",
+    description: "host:port of the order service's gRPC server",
+    default: "127.0.0.1:50051",
+    parse: parse.string,
+  },
+  rpcDeadlineMs: {
+    env: "ORDER_RPC_DEADLINE_MS",
+    description: "deadline of each gRPC attempt to the order service",
+    default: 2000,
+    parse: parse.integer(10, 60_000),
+  },
+  rpcMaxAttempts: {
+    env: "ORDER_RPC_MAX_ATTEMPTS",
+    description: "attempts per call, the first included; retried only on UNAVAILABLE and DEADLINE_EXCEEDED",
+    default: 3,
+    parse: parse.integer(1, 10),
+  },
+  rpcBaseBackoffMs: {
+    env: "ORDER_RPC_BACKOFF_MS",
+    description: "base of the exponential backoff between attempts (full jitter)",
+    default: 100,
+    parse: parse.integer(0, 10_000),
+  },
+  rpcMaxBackoffMs: {
+    env: "ORDER_RPC_MAX_BACKOFF_MS",
+    description: "cap of the backoff between attempts",
+    default: 1000,
+    parse: parse.integer(0, 60_000),
+  },
+  bodyLimitBytes: {
+    env: "BODY_LIMIT_BYTES",
+    description: "largest request body accepted; larger ones get 413",
+    default: 65_536,
+    parse: parse.integer(1024, 10_485_760),
+  },
+} as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const settings = readSettings(gatewaySettings, env);
+  return {
+    ...settings,
+    retryPolicy: {
+      maxAttempts: settings.rpcMaxAttempts,
+      attemptTimeoutMs: settings.rpcDeadlineMs,
+      baseBackoffMs: settings.rpcBaseBackoffMs,
+      maxBackoffMs: settings.rpcMaxBackoffMs,
+    },
+    faults: readFaultSwitches("gateway", env),
+  };
+}
+
+export type GatewayConfig = ReturnType<typeof loadConfig>;

@@ -1,0 +1,62 @@
+/**
+ * The gateway's side of OrderService: every call carries the correlation id in
+ * metadata and runs under the retry policy (call-with-retry.ts), each attempt
+ * with its own deadline.
+ */
+
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import type { GetOrderRequestSchema, ListOrdersRequestSchema, PlaceOrderRequestSchema } from "@orderflow/contracts";
+import {
+  CORRELATION_METADATA_KEY,
+  createGrpcClient,
+  type GetOrderRequest,
+  type ListOrdersRequest,
+  type Order,
+  OrderService,
+  type PlaceOrderRequest,
+  type PlaceOrderResponse,
+} from "@orderflow/contracts";
+import { currentCorrelation, type Logger } from "@orderflow/logging";
+import { callWithRetry, type RetryPolicy } from "./call-with-retry.js";
+
+export interface OrderClient {
+  placeOrder(request: MessageInitShape<typeof PlaceOrderRequestSchema>): Promise<PlaceOrderResponse>;
+  getOrder(request: MessageInitShape<typeof GetOrderRequestSchema>): Promise<Order>;
+  listOrders(request: MessageInitShape<typeof ListOrdersRequestSchema>): Promise<Order[]>;
+  close(): void;
+}
+
+export function createOrderClient(address: string, policy: RetryPolicy, logger: Logger): OrderClient {
+  const client = createGrpcClient(OrderService, address, grpc.credentials.createInsecure(), {
+    // Reconnect quickly once the order service is back (grpc-js defaults to 1 s growing to 120 s).
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+  });
+  const metadata = () => {
+    const m = new grpc.Metadata();
+    const correlationId = currentCorrelation()?.correlationId;
+    if (correlationId) m.set(CORRELATION_METADATA_KEY, correlationId);
+    return m;
+  };
+  const retry = <T>(method: string, fn: (deadline: Date) => Promise<T>) =>
+    callWithRetry(
+      (attempt) => fn(attempt.deadline),
+      policy,
+      (info) => logger.warn({ method, ...info, code: grpc.status[info.code] }, "order service call failed; retrying"),
+    );
+  return {
+    placeOrder: (request: PlaceOrderRequest | MessageInitShape<typeof PlaceOrderRequestSchema>) =>
+      retry("PlaceOrder", (deadline) => client.placeOrder(request, { deadline, metadata: metadata() })),
+    getOrder: (request: GetOrderRequest | MessageInitShape<typeof GetOrderRequestSchema>) =>
+      retry("GetOrder", (deadline) => client.getOrder(request, { deadline, metadata: metadata() })),
+    listOrders: (request: ListOrdersRequest | MessageInitShape<typeof ListOrdersRequestSchema>) =>
+      // A read: a retry starts the stream again from the beginning.
+      retry("ListOrders", async (deadline) => {
+        const orders: Order[] = [];
+        for await (const order of client.listOrders(request, { deadline, metadata: metadata() })) orders.push(order);
+        return orders;
+      }),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * POST /api/v1/orders, GET /api/v1/orders/:orderId, GET /api/v1/orders?customerId=
+ * The JSON schemas are strict: wrong types are not coerced and unknown fields are
+ * refused, so a typo in a field name is an error rather than a silent default.
+ */
+import { ORDER_LIMITS } from "@orderflow/contracts";
+import type { FastifyInstance } from "fastify";
+import type { OrderClient } from "../order-client.js";
+import { orderJson } from "../order-json.js";
+
+const L = ORDER_LIMITS;
+
+const placeOrderSchema = {
+  headers: {
+    type: "object",
+    required: ["idempotency-key"],
+    properties: { "idempotency-key": { type: "string", ...L.idempotencyKey } },
+  },
+  body: {
+    type: "object",
+    required: ["customerId", "items"],
+    additionalProperties: false,
+    properties: {
+      customerId: { type: "string", ...L.customerId },
+      items: {
+        type: "array",
+        ...L.items,
+        items: {
+          type: "object",
+          required: ["sku", "quantity"],
+          additionalProperties: false,
+          properties: {
+            sku: { type: "string", ...L.sku },
+            quantity: { type: "integer", ...L.quantity },
+          },
+        },
+      },
+      paymentToken: { type: "string", ...L.paymentToken },
+    },
+  },
+} as const;
+
+const listSchema = {
+  querystring: {
+    type: "object",
+    required: ["customerId"],
+    additionalProperties: false,
+    properties: {
+      customerId: { type: "string", ...L.customerId },
+      limit: { type: "string", pattern: "^[1-9][0-9]{0,2}$" },
+    },
+  },
+} as const;
+
+interface PlaceOrderBody {
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  paymentToken?: string;
+}
+
+export function orderRoutes(app: FastifyInstance, orders: OrderClient) {
+  app.post<{ Body: PlaceOrderBody; Headers: { "idempotency-key": string } }>(
+    "/api/v1/orders",
+    { schema: placeOrderSchema },
+    async (request, reply) => {
+      const { order, replayed } = await orders.placeOrder({
+        idempotencyKey: request.headers["idempotency-key"],
+        customerId: request.body.customerId,
+        items: request.body.items,
+        paymentToken: request.body.paymentToken ?? "",
+      });
+      if (!order) throw new Error("PlaceOrder answered without an order");
+      // A replay answers exactly as the first call did, so a client retrying
+      // after a lost response cannot tell the difference (and need not).
+      return reply
+        .code(201)
+        .header("Location", `/api/v1/orders/${order.orderId}`)
+        .header("Idempotent-Replayed", String(replayed))
+        .send(orderJson(order));
+    },
+  );
+
+  app.get<{ Params: { orderId: string } }>("/api/v1/orders/:orderId", async (request) =>
+    orderJson(await orders.getOrder({ orderId: request.params.orderId })),
+  );
+
+  app.get<{ Querystring: { customerId: string; limit?: string } }>(
+    "/api/v1/orders",
+    { schema: listSchema },
+    async (request) => {
+      const list = await orders.listOrders({
+        customerId: request.query.customerId,
+        limit: Number(request.query.limit ?? 0),
+      });
+      return { orders: list.map((o) => orderJson(o)) };
+    },
+  );
+}

@@ -1,0 +1,226 @@
+/**
+ * The HTTP contract of the order API: the gateway in-process (inject), over real
+ * gRPC to the order service running as its own process on a real Postgres.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "@orderflow/logging";
+import { freePort, type System, startSystem } from "@orderflow/testing";
+import type { FastifyInstance } from "fastify";
+import pg from "pg";
+import { buildApp } from "../src/app.js";
+import { createOrderClient, type OrderClient } from "../src/order-client.js";
+
+const policy = { maxAttempts: 3, attemptTimeoutMs: 1000, baseBackoffMs: 20, maxBackoffMs: 50 };
+
+describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
+  let system: System;
+  let pool: pg.Pool;
+  let orders: OrderClient;
+  let gateway: FastifyInstance;
+
+  before(async () => {
+    system = await startSystem({ services: ["order"] });
+    pool = new pg.Pool({ connectionString: system.database.url });
+    const logger = createLogger({ service: "gateway", level: "warn" });
+    orders = createOrderClient(system.orderGrpcAddress, policy, logger);
+    gateway = buildApp({ logger, orders, bodyLimitBytes: 65_536 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    orders?.close();
+    await pool?.end();
+    await system?.stop();
+  });
+
+  const body = (customerId = "cust-api") => ({ customerId, items: [{ sku: "KB-001", quantity: 2 }] });
+  const post = (payload: unknown, headers: Record<string, string> = { "idempotency-key": randomUUID() }) =>
+    gateway.inject({
+      method: "POST",
+      url: "/api/v1/orders",
+      headers: { "content-type": "application/json", ...headers },
+      payload: typeof payload === "string" ? payload : JSON.stringify(payload),
+    });
+
+  it("when an order is posted with a key, then 201 with the order and its Location", async () => {
+    const res = await post(body(), { "idempotency-key": "key-201", "x-correlation-id": "corr-201" });
+    assert.equal(res.statusCode, 201);
+    const order = res.json();
+    assert.match(order.orderId, /^[0-9a-f-]{36}$/);
+    assert.equal(order.status, "PENDING");
+    assert.equal(order.waitingOn, "stock");
+    assert.deepEqual(order.items, [{ sku: "KB-001", quantity: 2, unitPriceCents: null }]);
+    assert.deepEqual(
+      order.timeline.map((t: { step: string }) => t.step),
+      ["placed"],
+    );
+    assert.equal(res.headers.location, `/api/v1/orders/${order.orderId}`);
+    assert.equal(res.headers["idempotent-replayed"], "false");
+    assert.equal(res.headers["x-correlation-id"], "corr-201");
+    const got = await gateway.inject({ method: "GET", url: res.headers.location as string });
+    assert.equal(got.statusCode, 200);
+    assert.equal(got.json().orderId, order.orderId);
+  });
+
+  it("when the correlation id is sent, then the order service logs the order under it (gRPC metadata)", () => {
+    const placed = system
+      .service("order")
+      .jsonLines()
+      .find((l) => l.msg === "order placed" && l.correlationId === "corr-201");
+    assert.ok(placed, "the order service's log line carries the gateway's correlation id");
+  });
+
+  it("when the same key and body come again, then the same order (201, Idempotent-Replayed: true)", async () => {
+    const key = randomUUID();
+    const first = await post(body(), { "idempotency-key": key });
+    const again = await post(body(), { "idempotency-key": key });
+    assert.equal(again.statusCode, 201);
+    assert.equal(again.json().orderId, first.json().orderId);
+    assert.equal(again.headers["idempotent-replayed"], "true");
+  });
+
+  it("when the same key comes with another body, then 422 problem+json", async () => {
+    const key = randomUUID();
+    await post(body(), { "idempotency-key": key });
+    const res = await post({ ...body(), items: [{ sku: "KB-001", quantity: 3 }] }, { "idempotency-key": key });
+    assert.equal(res.statusCode, 422);
+    assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+    assert.equal(res.json().type, "/problems/idempotency-key-reused");
+  });
+
+  const bad: [string, unknown, Record<string, string> | undefined, number, string | undefined][] = [
+    ["malformed JSON", '{"customerId": "c", "items": [', undefined, 400, undefined],
+    ["no Idempotency-Key", body(), {}, 400, "Idempotency-Key"],
+    ["quantity 0", { customerId: "c", items: [{ sku: "A", quantity: 0 }] }, undefined, 400, "items[0].quantity"],
+    [
+      "a negative quantity",
+      { customerId: "c", items: [{ sku: "A", quantity: -1 }] },
+      undefined,
+      400,
+      "items[0].quantity",
+    ],
+    [
+      "a quantity as a string",
+      { customerId: "c", items: [{ sku: "A", quantity: "2" }] },
+      undefined,
+      400,
+      "items[0].quantity",
+    ],
+    [
+      "a fractional quantity",
+      { customerId: "c", items: [{ sku: "A", quantity: 1.5 }] },
+      undefined,
+      400,
+      "items[0].quantity",
+    ],
+    ["an empty item list", { customerId: "c", items: [] }, undefined, 400, "items"],
+    ["no customerId", { items: [{ sku: "A", quantity: 1 }] }, undefined, 400, "customerId"],
+    ["an unknown field", { ...body(), coupon: "FREE" }, undefined, 400, "coupon"],
+    ["a JSON array body", [1, 2], undefined, 400, "body"],
+    [
+      "a repeated SKU",
+      {
+        customerId: "c",
+        items: [
+          { sku: "A", quantity: 1 },
+          { sku: "A", quantity: 1 },
+        ],
+      },
+      undefined,
+      400,
+      undefined,
+    ],
+    [
+      "a prototype-poisoning key",
+      '{"customerId":"c","items":[{"sku":"A","quantity":1}],"__proto__":{"x":1}}',
+      undefined,
+      400,
+      undefined,
+    ],
+  ];
+  for (const [what, payload, headers, status, field] of bad) {
+    it(`when the request has ${what}, then ${status} problem+json${field ? ` naming ${field}` : ""}`, async () => {
+      const res = await post(payload, headers);
+      assert.equal(res.statusCode, status, res.body);
+      assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+      const problem = res.json();
+      assert.equal(problem.status, status);
+      if (field)
+        assert.ok(
+          problem.errors?.some((e: { field: string }) => e.field === field),
+          res.body,
+        );
+    });
+  }
+
+  it("when the body is 10 MB, then 413 problem+json and nothing is placed", async () => {
+    const huge = JSON.stringify({
+      customerId: "big",
+      items: [{ sku: "A", quantity: 1 }],
+      pad: "x".repeat(10 * 1024 * 1024),
+    });
+    const res = await post(huge);
+    assert.equal(res.statusCode, 413);
+    assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+    const { rows } = await pool.query("SELECT count(*)::int AS n FROM orders.orders WHERE customer_id = 'big'");
+    assert.equal(rows[0].n, 0);
+  });
+
+  it("when the body is not JSON, then 415 problem+json", async () => {
+    const res = await gateway.inject({
+      method: "POST",
+      url: "/api/v1/orders",
+      headers: { "content-type": "text/plain", "idempotency-key": "k" },
+      payload: "hello",
+    });
+    assert.equal(res.statusCode, 415);
+    assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+  });
+
+  it("when an unknown order id is asked for, then 404 problem+json", async () => {
+    for (const id of [randomUUID(), "not-a-uuid"]) {
+      const res = await gateway.inject({ method: "GET", url: `/api/v1/orders/${id}` });
+      assert.equal(res.statusCode, 404);
+      assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+      assert.match(res.headers["x-correlation-id"] as string, /^[0-9a-f-]{36}$/, "a correlation id is minted");
+    }
+  });
+
+  it("when a customer's orders are listed, then the streaming RPC feeds the list, newest first", async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await post(body("cust-list"))).json().orderId);
+    const res = await gateway.inject({ method: "GET", url: "/api/v1/orders?customerId=cust-list&limit=2" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(
+      res.json().orders.map((o: { orderId: string }) => o.orderId),
+      [ids[2], ids[1]],
+    );
+    const missing = await gateway.inject({ method: "GET", url: "/api/v1/orders" });
+    assert.equal(missing.statusCode, 400);
+    assert.equal(missing.json().errors[0].field, "query.customerId");
+  });
+
+  it("when the order service is unreachable, then 503 after the retries, within the retry budget", async () => {
+    const logger = createLogger({ service: "gateway", level: "silent" });
+    const deadClient = createOrderClient(`127.0.0.1:${await freePort()}`, policy, logger);
+    const deadGateway = buildApp({ logger, orders: deadClient, bodyLimitBytes: 65_536 });
+    try {
+      const started = Date.now();
+      const res = await deadGateway.inject({
+        method: "POST",
+        url: "/api/v1/orders",
+        headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+        payload: JSON.stringify(body()),
+      });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.headers["retry-after"], "1");
+      assert.equal(res.json().type, "/problems/order-service-unavailable");
+      assert.ok(Date.now() - started < 3 * 1000 + 100, "answered within the retry budget");
+    } finally {
+      await deadGateway.close();
+      deadClient.close();
+    }
+  });
+});

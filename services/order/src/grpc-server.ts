@@ -1,0 +1,174 @@
+/**
+ * OrderService over gRPC: the server half of caller-owned completion. The
+ * caller owns the deadline and the retries; this side honours the deadline
+ * (no work starts once it has passed), never places an order twice for one
+ * idempotency key, and answers with a status the caller can decide on:
+ * INVALID_ARGUMENT and ALREADY_EXISTS are final, UNAVAILABLE and
+ * DEADLINE_EXCEEDED may be retried with the same key.
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import {
+  CORRELATION_METADATA_KEY,
+  type GrpcServiceImplementation,
+  type Order,
+  OrderSchema,
+  type OrderService,
+  OrderStatus,
+  PlaceOrderResponseSchema,
+  type ServiceMethods,
+} from "@orderflow/contracts";
+import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
+import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import type { OrderConfig } from "./config.js";
+import { IdempotencyConflictError, InvalidArgumentError, NotFoundError } from "./errors.js";
+import type { OrderMetrics } from "./metrics.js";
+import type { OrderView } from "./order-view.js";
+import { placeOrder } from "./place-order.js";
+import { getOrder, listOrders } from "./read-orders.js";
+
+export interface OrderServiceDeps {
+  db: NodePgDatabase;
+  logger: Logger;
+  metrics: OrderMetrics;
+  config: Pick<OrderConfig, "stalledAfterMs" | "faults">;
+  /** How often WatchOrder looks for a change. */
+  watchIntervalMs?: number;
+}
+
+type Impl = GrpcServiceImplementation<ServiceMethods<typeof OrderService>>;
+
+export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
+  const { db, logger, metrics, config } = deps;
+  const faults = config.faults;
+  let slowAcksLeft = faults.FAULT_ORDER_SLOW_ACK_COUNT ?? Number.POSITIVE_INFINITY;
+  const view = (o: OrderView) => toProtoOrder(o, new Date(), config.stalledAfterMs);
+
+  return {
+    placeOrder: (call, callback) =>
+      inCallContext(call, async () => {
+        if (deadlinePassed(call)) throw deadlineExceeded();
+        const started = performance.now();
+        const request = call.request;
+        const result = await placeOrder(
+          { db, ignoreIdempotencyKey: faults.UNSAFE_ORDER_IGNORE_IDEMPOTENCY_KEY },
+          {
+            idempotencyKey: request.idempotencyKey,
+            customerId: request.customerId,
+            items: request.items.map((i) => ({ sku: i.sku, quantity: i.quantity })),
+            paymentToken: request.paymentToken,
+          },
+        );
+        metrics.ordersPlaced.inc({ outcome: result.replayed ? "replayed" : "placed" });
+        logger.info(
+          { orderId: result.orderId, replayed: result.replayed, ms: Math.round(performance.now() - started) },
+          result.replayed ? "order already placed under this idempotency key" : "order placed",
+        );
+        if (faults.FAULT_ORDER_SLOW_ACK_MS && slowAcksLeft > 0) {
+          slowAcksLeft -= 1;
+          logger.warn({ delayMs: faults.FAULT_ORDER_SLOW_ACK_MS }, "FAULT_ORDER_SLOW_ACK_MS: committed, replying late");
+          await sleep(faults.FAULT_ORDER_SLOW_ACK_MS);
+        }
+        return create(PlaceOrderResponseSchema, {
+          order: view(await getOrder(db, result.orderId)),
+          replayed: result.replayed,
+        });
+      }).then(
+        (res) => callback(null, res),
+        (err) => callback(toStatus(err, logger)),
+      ),
+
+    getOrder: (call, callback) =>
+      inCallContext(call, async () => view(await getOrder(db, call.request.orderId))).then(
+        (res) => callback(null, res),
+        (err) => callback(toStatus(err, logger)),
+      ),
+
+    listOrders: (call) =>
+      inCallContext(call, async () => {
+        for (const order of await listOrders(db, call.request.customerId, call.request.limit)) {
+          if (call.cancelled) return;
+          call.write(view(order));
+        }
+        call.end();
+      }).catch((err) => call.destroy(toStatus(err, logger) as Error)),
+
+    watchOrder: (call) =>
+      inCallContext(call, async () => {
+        let last = "";
+        while (!call.cancelled) {
+          const order = await getOrder(db, call.request.orderId);
+          const version = `${order.status}:${order.timeline.length}:${order.updatedAt.getTime()}`;
+          if (version !== last) {
+            last = version;
+            call.write(view(order));
+          }
+          if (order.status !== "PENDING") break;
+          await sleep(deps.watchIntervalMs ?? 250);
+        }
+        call.end();
+      }).catch((err) => call.destroy(toStatus(err, logger) as Error)),
+  };
+}
+
+function inCallContext<T>(call: { metadata: grpc.Metadata }, fn: () => Promise<T>): Promise<T> {
+  const correlationId = acceptCorrelationId(call.metadata.get(CORRELATION_METADATA_KEY)[0]?.toString());
+  return withCorrelation({ correlationId }, fn);
+}
+
+function deadlinePassed(call: grpc.ServerUnaryCall<unknown, unknown>): boolean {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && at <= Date.now();
+}
+
+class StatusError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function deadlineExceeded() {
+  return new StatusError(grpc.status.DEADLINE_EXCEEDED, "the caller's deadline passed before the work started");
+}
+
+/** Maps a use-case error to the status the caller decides on. */
+export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObject> {
+  if (err instanceof StatusError) return { code: err.code, details: err.message };
+  if (err instanceof InvalidArgumentError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
+  if (err instanceof IdempotencyConflictError) return { code: grpc.status.ALREADY_EXISTS, details: err.message };
+  logger.error({ err }, "request failed");
+  return { code: grpc.status.INTERNAL, details: "internal error" };
+}
+
+const STATUS = {
+  PENDING: OrderStatus.PENDING,
+  CONFIRMED: OrderStatus.CONFIRMED,
+  CANCELLED: OrderStatus.CANCELLED,
+} as const;
+
+export function toProtoOrder(o: OrderView, now: Date, stalledAfterMs: number): Order {
+  const waiting = o.status === "PENDING" && o.waitingSince ? o.waitingSince : undefined;
+  return create(OrderSchema, {
+    orderId: o.id,
+    customerId: o.customerId,
+    status: STATUS[o.status],
+    paymentToken: o.paymentToken,
+    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: BigInt(i.unitPriceCents ?? 0) })),
+    totalCents: BigInt(o.totalCents ?? 0),
+    cancelReason: o.cancelReason ?? "",
+    timeline: o.timeline.map((t) => ({ step: t.step, detail: t.detail, at: timestampFromDate(t.at) })),
+    createdAt: timestampFromDate(o.createdAt),
+    updatedAt: timestampFromDate(o.updatedAt),
+    waitingOn: waiting ? (o.waitingOn ?? "") : "",
+    ...(waiting ? { waitingSince: timestampFromDate(waiting) } : {}),
+    stalled: waiting ? now.getTime() - waiting.getTime() > stalledAfterMs : false,
+  });
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { IdempotencyConflictError, InvalidArgumentError } from "../src/errors.js";
+import { placeOrder, validatePlaceOrder } from "../src/place-order.js";
+import { orderDatabase } from "./order-database.js";
+
+const request = (key = randomUUID(), customerId = "cust-1") => ({
+  idempotencyKey: key,
+  customerId,
+  items: [
+    { sku: "SKU-1", quantity: 2 },
+    { sku: "SKU-2", quantity: 1 },
+  ],
+});
+
+describe("placeOrder (against Postgres)", () => {
+  let t: Awaited<ReturnType<typeof orderDatabase>>;
+  before(async () => {
+    t = await orderDatabase();
+  });
+  after(async () => t.close());
+
+  it("when an order is placed, then the order, its items, its first step, its key and its event commit together", async () => {
+    const result = await placeOrder({ db: t.db }, request());
+    assert.equal(result.replayed, false);
+    const id = `'${result.orderId}'`;
+    assert.equal(await t.count("orders", `id = ${id} AND status = 'PENDING' AND waiting_on = 'stock'`), 1);
+    assert.equal(await t.count("order_items", `order_id = ${id}`), 2);
+    assert.equal(await t.count("order_timeline", `order_id = ${id} AND step = 'placed'`), 1);
+    assert.equal(await t.count("idempotency_keys", `order_id = ${id}`), 1);
+    const { rows } = await t.pool.query("SELECT subject, headers FROM orders.outbox WHERE published_at IS NULL");
+    assert.ok(
+      rows.some(
+        (r) => r.subject === "orders.order.placed" && r.headers.eventType === "orderflow.events.v1.OrderPlaced",
+      ),
+    );
+  });
+
+  it("when the same key comes again with the same request, then the first order is returned and nothing new is written", async () => {
+    const req = request();
+    const first = await placeOrder({ db: t.db }, req);
+    const before = await t.count("outbox");
+    const again = await placeOrder({ db: t.db }, { ...req });
+    assert.deepEqual(again, { orderId: first.orderId, replayed: true });
+    assert.equal(await t.count("orders", `customer_id = '${req.customerId}' AND id = '${first.orderId}'`), 1);
+    assert.equal(await t.count("outbox"), before);
+  });
+
+  it("when the same key comes with a different request, then it is refused and nothing is written", async () => {
+    const req = request(randomUUID(), "cust-conflict");
+    await placeOrder({ db: t.db }, req);
+    await assert.rejects(
+      placeOrder({ db: t.db }, { ...req, items: [{ sku: "SKU-9", quantity: 1 }] }),
+      (err: Error) =>
+        err instanceof IdempotencyConflictError && /already used with a different request/.test(err.message),
+    );
+    assert.equal(await t.count("orders", "customer_id = 'cust-conflict'"), 1);
+  });
+
+  it("when 20 calls with one key race, then exactly one order exists and every call names it", async () => {
+    const req = request(randomUUID(), "cust-race");
+    const results = await Promise.all(Array.from({ length: 20 }, () => placeOrder({ db: t.db }, { ...req })));
+    assert.equal(new Set(results.map((r) => r.orderId)).size, 1);
+    assert.equal(results.filter((r) => !r.replayed).length, 1);
+    assert.equal(await t.count("orders", "customer_id = 'cust-race'"), 1);
+    assert.equal((await t.count("outbox", `headers->>'eventType' IS NOT NULL AND payload IS NOT NULL`)) > 0, true);
+  });
+
+  it("when the idempotency safeguard is off (unsafe toggle), then the same key places a second order", async () => {
+    const req = request(randomUUID(), "cust-unsafe");
+    const a = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
+    const b = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
+    assert.notEqual(a.orderId, b.orderId);
+    assert.equal(await t.count("orders", "customer_id = 'cust-unsafe'"), 2);
+  });
+
+  it("when a write in the transaction fails, then nothing of the order remains (no order without its event)", async () => {
+    await t.pool.query("ALTER TABLE orders.outbox RENAME TO outbox_away");
+    try {
+      await assert.rejects(placeOrder({ db: t.db }, request(randomUUID(), "cust-atomic")));
+    } finally {
+      await t.pool.query("ALTER TABLE orders.outbox_away RENAME TO outbox");
+    }
+    assert.equal(await t.count("orders", "customer_id = 'cust-atomic'"), 0);
+    assert.equal(await t.count("idempotency_keys", "order_id NOT IN (SELECT id FROM orders.orders)"), 0);
+  });
+});
+
+describe("validatePlaceOrder", () => {
+  const cases: [string, object, string][] = [
+    ["an empty key", { idempotencyKey: "" }, "idempotencyKey"],
+    ["no customer", { customerId: "" }, "customerId"],
+    ["no items", { items: [] }, "items"],
+    ["quantity 0", { items: [{ sku: "A", quantity: 0 }] }, "items[0].quantity"],
+    ["a negative quantity", { items: [{ sku: "A", quantity: -3 }] }, "items[0].quantity"],
+    ["a fractional quantity", { items: [{ sku: "A", quantity: 1.5 }] }, "items[0].quantity"],
+    ["a huge quantity", { items: [{ sku: "A", quantity: 1001 }] }, "items[0].quantity"],
+    ["a bad SKU", { items: [{ sku: "A B", quantity: 1 }] }, "items[0].sku"],
+    [
+      "a repeated SKU",
+      {
+        items: [
+          { sku: "A", quantity: 1 },
+          { sku: "A", quantity: 2 },
+        ],
+      },
+      "items[1].sku",
+    ],
+    ["a bad payment token", { paymentToken: "visa" }, "paymentToken"],
+  ];
+  for (const [what, change, field] of cases) {
+    it(`when the request has ${what}, then it is refused naming ${field}`, () => {
+      assert.throws(
+        () => validatePlaceOrder({ ...request(), ...change }),
+        (err: Error) => err instanceof InvalidArgumentError && err.field === field,
+      );
+    });
+  }
+
+  it("when no payment token is given, then tok_visa is used", () => {
+    assert.equal(validatePlaceOrder(request()).paymentToken, "tok_visa");
+  });
+});
