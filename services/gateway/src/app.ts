@@ -1,6 +1,6 @@
 /** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { OrderClient } from "./order-client.js";
 import { errorHandler, sendProblem } from "./problem.js";
@@ -19,6 +19,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
+    // Fastify's own request lines are written before the correlation context
+    // exists; the onResponse hook below writes one line per request inside it.
+    logController: new LogController({ disableRequestLogging: true }),
     // Strict validation: no type coercion, no silently dropped fields, every problem reported.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   }) as unknown as FastifyInstance;
@@ -33,6 +36,14 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const correlationId = acceptCorrelationId(request.headers[CORRELATION_HEADER]);
     reply.header("X-Correlation-ID", correlationId);
     withCorrelation({ correlationId }, done);
+  });
+
+  app.addHook("onResponse", (request, reply, done) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request completed",
+    );
+    done();
   });
 
   app.setErrorHandler(errorHandler(deps.logger));

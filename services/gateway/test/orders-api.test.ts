@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "@orderflow/logging";
 import { freePort, type System, startSystem } from "@orderflow/testing";
@@ -70,6 +71,29 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       .jsonLines()
       .find((l) => l.msg === "order placed" && l.correlationId === "corr-201");
     assert.ok(placed, "the order service's log line carries the gateway's correlation id");
+  });
+
+  it("when a request is served, then every gateway log line it writes carries its correlation id", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk, _e, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const app = buildApp({ logger: createLogger({ service: "gateway", destination }), orders, bodyLimitBytes: 65_536 });
+    try {
+      await app.inject({
+        method: "GET",
+        url: `/api/v1/orders/${randomUUID()}`,
+        headers: { "x-correlation-id": "corr-logs" },
+      });
+    } finally {
+      await app.close();
+    }
+    const requestLines = lines.filter((l) => l.reqId);
+    assert.ok(requestLines.some((l) => l.msg === "request completed" && l.statusCode === 404));
+    assert.deepEqual(new Set(requestLines.map((l) => l.correlationId)), new Set(["corr-logs"]));
   });
 
   it("when the same key and body come again, then the same order (201, Idempotent-Replayed: true)", async () => {
