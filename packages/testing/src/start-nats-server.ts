@@ -17,6 +17,10 @@ export interface NatsServerHandle {
   storeDir: string;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Stops the process and keeps the port and the store: an outage. */
+  pause(): Promise<void>;
+  /** Starts it again after pause(). */
+  resume(): Promise<void>;
 }
 
 export interface NatsServerOptions {
@@ -77,6 +81,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       await stopProcess();
       await start();
     },
+    pause: stopProcess,
+    resume: start,
     async stop() {
       await stopProcess();
       rmSync(storeDir, { recursive: true, force: true });

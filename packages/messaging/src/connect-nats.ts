@@ -1,0 +1,21 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+
+export interface NatsOptions {
+  url: string;
+  /** Shown in the server's connection list. */
+  name: string;
+  user?: string;
+  pass?: string;
+}
+
+/** A connection that reconnects forever: a broker restart is an outage to ride out, not a crash. */
+export function connectNats(options: NatsOptions): Promise<NatsConnection> {
+  return connect({
+    servers: options.url.split(","),
+    name: options.name,
+    ...(options.user ? { user: options.user, pass: options.pass } : {}),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+  });
+}

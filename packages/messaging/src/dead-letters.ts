@@ -1,0 +1,104 @@
+/**
+ * Dead letters: messages a consumer cannot process (undecodable, a permanent
+ * error, or still failing at the last allowed delivery) are copied to the
+ * DEAD_LETTERS stream as `deadletter.<original subject>`, with why and where in
+ * headers, and then terminated, so the consumer moves on to the others.
+ *
+ * Redrive publishes a dead letter back to its original subject with a new
+ * Nats-Msg-Id (to pass the duplicate window) and its original event id in
+ * X-Event-Id, so every consumer's inbox still recognises the event: a consumer
+ * that had processed it acks it with no effect.
+ */
+import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
+import { headers, type MsgHdrs } from "@nats-io/transport-node";
+import { HEADERS } from "@orderflow/contracts";
+import { EVENT_ID_HEADER, readEventMeta } from "./message-headers.js";
+import { DEAD_LETTER_STREAM } from "./provision.js";
+
+export const DEAD_LETTER_HEADERS = {
+  reason: "X-Dead-Letter-Reason",
+  originalSubject: "X-Original-Subject",
+  consumer: "X-Consumer",
+  deliveryCount: "X-Delivery-Count",
+  deadLetteredAt: "X-Dead-Lettered-At",
+} as const;
+
+const DL_ONLY = new Set<string>([...Object.values(DEAD_LETTER_HEADERS), HEADERS.messageId].map((h) => h.toLowerCase()));
+
+function copyHeaders(from: MsgHdrs | undefined, skip: Set<string>): MsgHdrs {
+  const h = headers();
+  for (const [key, values] of from ?? []) {
+    if (skip.has(key.toLowerCase())) continue;
+    for (const v of values) h.append(key, v);
+  }
+  return h;
+}
+
+export async function sendToDeadLetters(
+  js: JetStreamClient,
+  msg: JsMsg,
+  info: { consumer: string; reason: string },
+): Promise<void> {
+  const eventId = readEventMeta(msg.headers).eventId || `seq-${msg.seq}`;
+  const h = copyHeaders(msg.headers, new Set([HEADERS.messageId.toLowerCase()]));
+  h.set(EVENT_ID_HEADER, eventId);
+  h.set(DEAD_LETTER_HEADERS.reason, info.reason.replace(/[\r\n]+/g, " ").slice(0, 1000));
+  h.set(DEAD_LETTER_HEADERS.originalSubject, msg.subject);
+  h.set(DEAD_LETTER_HEADERS.consumer, info.consumer);
+  h.set(DEAD_LETTER_HEADERS.deliveryCount, String(msg.info.deliveryCount));
+  h.set(DEAD_LETTER_HEADERS.deadLetteredAt, new Date().toISOString());
+  // Unique per delivery of this consumer: a dead letter is stored once even if this publish is retried.
+  await js.publish(`deadletter.${msg.subject}`, msg.data, {
+    headers: h,
+    msgID: `${eventId}:${info.consumer}:${msg.seq}`,
+  });
+}
+
+export interface DeadLetter {
+  seq: number;
+  time: Date;
+  originalSubject: string;
+  consumer: string;
+  reason: string;
+  deliveryCount: number;
+  eventId: string;
+  correlationId: string;
+}
+
+function describe(m: StoredMsg): DeadLetter {
+  const get = (k: string) => m.header?.get(k) ?? "";
+  return {
+    seq: m.seq,
+    time: m.time,
+    originalSubject: get(DEAD_LETTER_HEADERS.originalSubject),
+    consumer: get(DEAD_LETTER_HEADERS.consumer),
+    reason: get(DEAD_LETTER_HEADERS.reason),
+    deliveryCount: Number(get(DEAD_LETTER_HEADERS.deliveryCount)),
+    eventId: get(EVENT_ID_HEADER),
+    correlationId: get(HEADERS.correlationId),
+  };
+}
+
+export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter[]> {
+  const { state } = await jsm.streams.info(DEAD_LETTER_STREAM);
+  const letters: DeadLetter[] = [];
+  if (state.messages === 0) return letters;
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }).catch(() => null);
+    if (m) letters.push(describe(m));
+  }
+  return letters;
+}
+
+/** Publishes one dead letter back to its original subject and removes it from DEAD_LETTERS. */
+export async function redriveDeadLetter(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<DeadLetter> {
+  const m = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq });
+  if (!m) throw new Error(`no dead letter with sequence ${seq}`);
+  const letter = describe(m);
+  if (!letter.originalSubject) throw new Error(`dead letter ${seq} has no ${DEAD_LETTER_HEADERS.originalSubject}`);
+  const h = copyHeaders(m.header, DL_ONLY);
+  h.set(EVENT_ID_HEADER, letter.eventId);
+  await js.publish(letter.originalSubject, m.data, { headers: h, msgID: `${letter.eventId}:redrive:${seq}` });
+  await jsm.streams.deleteMessage(DEAD_LETTER_STREAM, seq);
+  return letter;
+}

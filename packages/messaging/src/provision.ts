@@ -1,0 +1,102 @@
+/**
+ * Streams and durable consumers, created or updated at start-up. Every service
+ * may run this; it is idempotent, so start-up order does not matter.
+ *
+ * One stream per domain (`orders.>`, `inventory.>`, ...), plus DEAD_LETTERS.
+ * Consumers are durable pull consumers with explicit acks, one filter_subject
+ * each (nats-server 2.9 has no filter_subjects), max_ack_pending as
+ * backpressure, max_deliver as the bound on attempts, and a backoff schedule
+ * for redeliveries after an ack timeout (a crashed or stuck handler).
+ */
+
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { STREAMS } from "@orderflow/contracts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEAD_LETTER_STREAM = "DEAD_LETTERS";
+
+/** The stream that holds a subject. */
+export function streamOf(subject: string): keyof typeof STREAMS {
+  const domain = subject.split(".")[0];
+  const found = Object.entries(STREAMS).find(([, pattern]) => pattern.split(".")[0] === domain);
+  if (!found) throw new Error(`no stream holds subject ${subject}`);
+  return found[0] as keyof typeof STREAMS;
+}
+
+export async function provisionStreams(jsm: JetStreamManager): Promise<void> {
+  for (const [name, subject] of Object.entries(STREAMS)) {
+    const config = {
+      name,
+      subjects: [subject],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: 1,
+      // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates.
+      duplicate_window: nanos(2 * 60 * 1000),
+      max_age: nanos(name === DEAD_LETTER_STREAM ? 30 * DAY_MS : 7 * DAY_MS),
+    };
+    try {
+      await jsm.streams.info(name);
+      await jsm.streams.update(name, config);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(config).catch(async (addErr) => {
+        // Another service created it in the meantime.
+        if (!String(addErr).includes("already in use")) throw addErr;
+      });
+    }
+  }
+}
+
+export interface ConsumerSpec {
+  /** Durable name, e.g. "inventory-order-placed". */
+  durable: string;
+  subject: string;
+  /** How long the server waits for an ack (or an in-progress signal) before redelivering. */
+  ackWaitMs: number;
+  /** Attempts in all; the last failing one sends the message to the dead letters. */
+  maxDeliver: number;
+  /** Unacked messages the server hands out at most: the consumer's backpressure. */
+  maxAckPending: number;
+}
+
+export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
+  // Redeliveries after an ack timeout wait ackWait, 2x, 4x ... (the server takes
+  // backoff[0] as the ack wait, so the schedule starts with it).
+  const backoff = Array.from({ length: Math.max(1, spec.maxDeliver - 1) }, (_, i) => nanos(spec.ackWaitMs * 2 ** i));
+  return {
+    durable_name: spec.durable,
+    filter_subject: spec.subject,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_deliver: spec.maxDeliver,
+    max_ack_pending: spec.maxAckPending,
+    backoff,
+  };
+}
+
+export async function provisionConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+  const stream = streamOf(spec.subject);
+  const config = consumerConfig(spec);
+  try {
+    await jsm.consumers.info(stream, spec.durable);
+    await jsm.consumers.update(stream, spec.durable, config);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(stream, config);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return /not found/i.test(String((err as Error)?.message ?? err));
+}

@@ -1,0 +1,184 @@
+/**
+ * The consumer runner: consumer-owned completion for one durable consumer.
+ * Handlers are written like API routes, but for messages.
+ *
+ * For each message: decode; open ONE database transaction; record the event in
+ * the inbox (inbox.ts) and run the handler in it; commit; only then ack. So:
+ * - a crash before the commit leaves no trace, and the message is redelivered;
+ * - a crash after the commit but before the ack redelivers a duplicate, which
+ *   the inbox turns into an ack with no effect;
+ * - a transient error naks with a growing delay (backoff), up to max_deliver;
+ * - a poison message (undecodable, a PermanentError, or failing at the last
+ *   delivery) goes to the dead letters (dead-letters.ts) and is terminated, so
+ *   the others keep flowing;
+ * - a long handler sends in-progress acks, so JetStream does not redeliver it
+ *   under AckWait while it is still working.
+ */
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
+import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import { sendToDeadLetters } from "./dead-letters.js";
+import { type InboxTable, recordInInbox } from "./inbox.js";
+import { type EventMeta, readEventMeta } from "./message-headers.js";
+import { type ConsumerSpec, streamOf } from "./provision.js";
+
+/** Thrown by a handler when retrying cannot help: the message goes to the dead letters at once. */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+}
+
+type Tx = Parameters<Parameters<NodePgDatabase["transaction"]>[0]>[0];
+
+export interface HandlerContext<S extends DescMessage> {
+  /** The transaction the inbox record commits in: do every write through it. */
+  tx: Tx;
+  event: MessageShape<S>;
+  meta: EventMeta & { subject: string; deliveryCount: number };
+  log: Logger;
+}
+
+export type Handler<S extends DescMessage> = (ctx: HandlerContext<S>) => Promise<void>;
+
+export type Outcome = "handled" | "duplicate" | "retry" | "dead-lettered";
+
+export interface ConsumerObserver {
+  /** Called once per delivery with its outcome and how long it took. */
+  onDelivery?(info: { consumer: string; outcome: Outcome; seconds: number; deliveryCount: number }): void;
+}
+
+export interface RunConsumerOptions<S extends DescMessage> {
+  js: JetStreamClient;
+  db: NodePgDatabase;
+  inbox: InboxTable;
+  spec: ConsumerSpec;
+  schema: S;
+  handler: Handler<S>;
+  logger: Logger;
+  /** Messages processed at once (default 1: in order). */
+  concurrency?: number;
+  /** Delay before redelivery after a transient error, by delivery count (1-based). */
+  retryDelayMs?: (deliveryCount: number) => number;
+  observer?: ConsumerObserver;
+  /**
+   * UNSAFE (the lost-order incident): commit the inbox record in its own
+   * transaction before the work instead of with it.
+   */
+  inboxOutsideTransaction?: boolean;
+  /** UNSAFE (the dark-failure incident): no in-progress acks while a handler runs. */
+  disableInProgressAcks?: boolean;
+}
+
+export interface RunningConsumer {
+  /** Stops taking messages and waits for those in progress. */
+  stop(): Promise<void>;
+}
+
+export const defaultRetryDelayMs = (deliveryCount: number) => Math.min(30_000, 250 * 2 ** (deliveryCount - 1));
+
+export async function runConsumer<S extends DescMessage>(options: RunConsumerOptions<S>): Promise<RunningConsumer> {
+  const { js, db, inbox, spec, schema, handler } = options;
+  const consumerName = spec.durable;
+  const log = options.logger.child({ consumer: consumerName });
+  const retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
+  const concurrency = options.concurrency ?? 1;
+
+  async function runHandler(event: MessageShape<S>, meta: HandlerContext<S>["meta"]): Promise<"handled" | "duplicate"> {
+    const entry = { eventId: meta.eventId, consumer: consumerName, subject: meta.subject };
+    if (options.inboxOutsideTransaction) {
+      if (!(await recordInInbox(db, inbox, entry))) return "duplicate";
+      await db.transaction((tx) => handler({ tx, event, meta, log }));
+      return "handled";
+    }
+    return db.transaction(async (tx) => {
+      if (!(await recordInInbox(tx, inbox, entry))) return "duplicate";
+      await handler({ tx, event, meta, log });
+      return "handled";
+    });
+  }
+
+  async function deadLetter(msg: JsMsg, reason: string): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sendToDeadLetters(js, msg, { consumer: consumerName, reason });
+        msg.term(reason.slice(0, 200));
+        log.error({ reason, deliveryCount: msg.info.deliveryCount }, "message sent to the dead letters");
+        return "dead-lettered";
+      } catch (err) {
+        if (attempt >= 3) {
+          // Keep the message: it will come back after AckWait.
+          log.error({ err: (err as Error).message }, "cannot publish the dead letter; leaving the message unacked");
+          msg.nak(retryDelayMs(msg.info.deliveryCount));
+          return "retry";
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  async function processMessage(msg: JsMsg): Promise<void> {
+    const started = performance.now();
+    const meta = { ...readEventMeta(msg.headers), subject: msg.subject, deliveryCount: msg.info.deliveryCount };
+    const context = { correlationId: meta.correlationId || mintCorrelationId(), causationId: meta.eventId };
+    const outcome = await withCorrelation(context, async (): Promise<Outcome> => {
+      let event: MessageShape<S>;
+      try {
+        event = fromBinary(schema, msg.data);
+      } catch (err) {
+        return deadLetter(msg, `undecodable ${schema.typeName}: ${(err as Error).message}`);
+      }
+      if (!meta.eventId) return deadLetter(msg, "no event id (Nats-Msg-Id or X-Event-Id)");
+      const heartbeat = options.disableInProgressAcks
+        ? undefined
+        : setInterval(() => msg.working(), Math.max(100, Math.floor(spec.ackWaitMs / 3)));
+      try {
+        const result = await runHandler(event, meta);
+        msg.ack();
+        if (result === "duplicate") log.info({ eventId: meta.eventId }, "duplicate event acked with no effect");
+        return result;
+      } catch (err) {
+        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        if (err instanceof PermanentError) return deadLetter(msg, reason);
+        if (meta.deliveryCount >= spec.maxDeliver) {
+          return deadLetter(msg, `still failing after ${meta.deliveryCount} deliveries: ${reason}`);
+        }
+        const delay = retryDelayMs(meta.deliveryCount);
+        log.warn({ err: reason, deliveryCount: meta.deliveryCount, retryInMs: delay }, "handler failed; will retry");
+        msg.nak(delay);
+        return "retry";
+      } finally {
+        clearInterval(heartbeat);
+      }
+    });
+    options.observer?.onDelivery?.({
+      consumer: consumerName,
+      outcome,
+      seconds: (performance.now() - started) / 1000,
+      deliveryCount: meta.deliveryCount,
+    });
+  }
+
+  const consumer = await js.consumers.get(streamOf(spec.subject), spec.durable);
+  // Pull only what can be worked on now: a message waiting in a client-side
+  // buffer counts down its AckWait all the same and would be redelivered.
+  const messages = await consumer.consume({ max_messages: Math.max(1, Math.min(spec.maxAckPending, concurrency)) });
+  const inFlight = new Set<Promise<void>>();
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      const work = processMessage(msg).catch((err) => log.error({ err }, "message processing crashed"));
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+  })();
+
+  log.info({ subject: spec.subject, concurrency }, "consumer started");
+  return {
+    async stop() {
+      await messages.close();
+      await loop.catch(() => {});
+      await Promise.allSettled(inFlight);
+    },
+  };
+}

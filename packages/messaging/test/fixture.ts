@@ -1,0 +1,52 @@
+/** A real nats-server and a real Postgres schema with an outbox, an inbox and an effects table. */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createPool } from "@orderflow/db";
+import { createLogger } from "@orderflow/logging";
+import { createTestDatabase, startNatsServer } from "@orderflow/testing";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { pgSchema } from "drizzle-orm/pg-core";
+import { connectNats, inboxTable, outboxTable, provisionStreams } from "../src/index.js";
+
+export const testSchema = pgSchema("msgtest");
+export const outbox = outboxTable(testSchema);
+export const inbox = inboxTable(testSchema);
+
+const DDL = `
+CREATE SCHEMA msgtest;
+CREATE TABLE msgtest.outbox (
+  id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL, headers jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
+  attempts integer NOT NULL DEFAULT 0, last_error text);
+CREATE TABLE msgtest.inbox (
+  event_id text NOT NULL, consumer text NOT NULL, subject text NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, consumer));
+CREATE TABLE msgtest.effects (order_id text NOT NULL, note text NOT NULL);
+`;
+
+export async function messagingFixture() {
+  const nats = await startNatsServer();
+  const database = await createTestDatabase();
+  const pool = createPool({ url: database.url, applicationName: "messaging-test" });
+  await pool.query(DDL);
+  const nc: NatsConnection = await connectNats({ url: nats.url, name: "messaging-test" });
+  const jsm = await jetstreamManager(nc);
+  await provisionStreams(jsm);
+  return {
+    nats,
+    pool,
+    db: drizzle(pool),
+    nc,
+    js: jetstream(nc),
+    jsm,
+    logger: createLogger({ service: "messaging-test", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    count: async (sql: string) => Number((await pool.query(sql)).rows[0].n),
+    async close() {
+      await nc.close().catch(() => {});
+      await pool.end();
+      await Promise.allSettled([nats.stop(), database.drop()]);
+    },
+  };
+}
+
+export type MessagingFixture = Awaited<ReturnType<typeof messagingFixture>>;

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
+import { withCorrelation } from "@orderflow/logging";
+import { waitFor } from "@orderflow/testing";
+import { addToOutbox, startOutboxRelay } from "../src/index.js";
+import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
+
+async function enqueue(f: MessagingFixture, n: number, prefix = "o") {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    await f.db.transaction(async (tx) => {
+      ids.push(
+        await withCorrelation({ correlationId: `corr-${prefix}-${i}` }, () =>
+          addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: `${prefix}-${i}`, customerId: "c" }),
+        ),
+      );
+    });
+  }
+  return ids;
+}
+
+const streamCount = async (f: MessagingFixture) => (await f.jsm.streams.info("ORDERS")).state.messages;
+const unpublished = (f: MessagingFixture) =>
+  f.count("SELECT count(*) AS n FROM msgtest.outbox WHERE published_at IS NULL");
+
+describe("outbox relay (against Postgres and nats-server)", () => {
+  let f: MessagingFixture;
+  before(async () => {
+    f = await messagingFixture();
+  });
+  after(async () => f.close());
+  beforeEach(async () => {
+    await f.jsm.streams.purge("ORDERS");
+    await f.pool.query("DELETE FROM msgtest.outbox");
+  });
+
+  it("when a transaction with an outbox row commits, then the relay wakes (no poll) and publishes it with Nats-Msg-Id = the row id", async () => {
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 120_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let it LISTEN
+      const [id] = await enqueue(f, 1, "wake");
+      await waitFor("the row to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 5000 });
+      const stored = await f.jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.order.placed" });
+      assert.equal(stored?.header.get("Nats-Msg-Id"), id);
+      assert.equal(stored?.header.get("X-Correlation-ID"), "corr-wake-0");
+      assert.equal(stored?.header.get("X-Event-Type"), "orderflow.events.v1.OrderPlaced");
+      assert.equal(fromBinary(OrderPlacedSchema, stored!.data).orderId, "wake-0");
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("when two relays run on one outbox, then every row is published exactly once", async () => {
+    await enqueue(f, 150, "dual");
+    const a = startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger, batchSize: 10 });
+    const b = startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger, batchSize: 10 });
+    try {
+      await waitFor("every row to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 10_000 });
+      assert.equal(await streamCount(f), 150);
+      assert.equal(
+        await f.count("SELECT count(*) AS n FROM msgtest.outbox WHERE attempts <> 1"),
+        0,
+        "each row was published once",
+      );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it("when a row is published again (a crash before it was marked), then JetStream drops the duplicate", async () => {
+    const [id] = await enqueue(f, 1, "again");
+    const relay = startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger });
+    await relay.flush();
+    await relay.stop();
+    await f.pool.query("UPDATE msgtest.outbox SET published_at = NULL WHERE id = $1", [id]);
+    const again = startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger });
+    await again.flush();
+    await again.stop();
+    assert.equal(await unpublished(f), 0);
+    assert.equal(await streamCount(f), 1);
+  });
+
+  it("when nats-server is down, then rows wait with their error, and are published once it is back", async () => {
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 200,
+      publishTimeoutMs: 500,
+    });
+    try {
+      await f.nats.pause();
+      await enqueue(f, 5, "outage");
+      await waitFor(
+        "a failed attempt to be recorded",
+        async () => (await f.count("SELECT count(*) AS n FROM msgtest.outbox WHERE last_error IS NOT NULL")) > 0,
+        { timeoutMs: 10_000 },
+      );
+      assert.equal(await unpublished(f), 5, "nothing is marked published while the broker is down");
+      await f.nats.resume();
+      await waitFor("the rows to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 20_000 });
+      assert.equal(await streamCount(f), 5);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
