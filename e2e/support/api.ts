@@ -20,3 +20,42 @@ export async function getOrder(gatewayUrl: string, orderId: string) {
   const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
+
+export type OrderJson = {
+  orderId: string;
+  status: string;
+  cancelReason: string | null;
+  totalCents: number | null;
+  timeline: { step: string; at: string; detail?: string }[];
+  waitingOn: string | null;
+  waitingForMs: number | null;
+  stalled: boolean;
+};
+
+/** Polls GET /api/v1/orders/{id} until `done` holds, as a client would. */
+export async function waitForOrder(
+  gatewayUrl: string,
+  orderId: string,
+  done: (order: OrderJson) => boolean,
+  timeoutMs = 20_000,
+): Promise<OrderJson> {
+  const deadline = Date.now() + timeoutMs;
+  let last: OrderJson | undefined;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`).catch(() => undefined);
+    if (res?.ok) {
+      last = (await res.json()) as OrderJson;
+      if (done(last)) return last;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`order ${orderId} did not get there in ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
+}
+
+export const steps = (order: OrderJson) => order.timeline.map((t) => t.step);
+export const notified = (order: OrderJson) => steps(order).includes("notified");
+
+export async function getStock(gatewayUrl: string, sku: string) {
+  const res = await fetch(`${gatewayUrl}/api/v1/inventory/${sku}`);
+  return (await res.json()) as { sku: string; available: number; reserved: number };
+}

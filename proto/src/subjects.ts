@@ -38,10 +38,14 @@ export const STREAMS = {
   DEAD_LETTERS: "deadletter.>",
 } as const;
 
-/** Request-reply subjects answered by the inventory service. */
+/**
+ * Request-reply subjects answered by the inventory service. They stay outside
+ * every stream's subjects: under `inventory.>` JetStream would store each
+ * request and answer it with a publish ack.
+ */
 export const INVENTORY_QUERIES = {
-  getStock: "inventory.query.stock",
-  listStock: "inventory.query.catalogue",
+  getStock: "rpc.inventory.stock.get",
+  listStock: "rpc.inventory.stock.list",
 } as const;
 
 /** Header names carried by every event message. */

@@ -43,6 +43,29 @@ export const FAULT_SWITCHES = {
     description: "PlaceOrder ignores the idempotency key, so every retry places a new order (the safeguard off).",
     parse: parse.boolean,
   },
+  FAULT_INVENTORY_CRASH_BEFORE_COMMIT: {
+    service: "inventory",
+    kind: "fault",
+    scenario: "lost-order",
+    description:
+      "The stock reservation handler kills its own process (SIGKILL) after its first write and before its commit.",
+    parse: parse.boolean,
+  },
+  UNSAFE_INVENTORY_INBOX_OUTSIDE_TRANSACTION: {
+    service: "inventory",
+    kind: "unsafe",
+    scenario: "lost-order",
+    description:
+      "The inventory consumers commit their dedup (inbox) record in a transaction of its own, before the work (the safeguard off).",
+    parse: parse.boolean,
+  },
+  FAULT_INVENTORY_FAIL_SKU: {
+    service: "inventory",
+    kind: "fault",
+    scenario: "poison-message",
+    description: "The stock reservation handler fails, as a bug would, on every order that contains this SKU.",
+    parse: parse.string,
+  },
 } satisfies Record<string, FaultSwitch<unknown>>;
 
 type Switches = typeof FAULT_SWITCHES;

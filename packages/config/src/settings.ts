@@ -85,3 +85,50 @@ export const commonSettings = {
     parse: parse.oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
   },
 } satisfies SettingsShape;
+
+/** Settings of a service that consumes and produces events. */
+export const messagingSettings = {
+  natsUrl: {
+    env: "NATS_URL",
+    description: "NATS server URL(s), comma-separated",
+    default: "nats://127.0.0.1:4222",
+    parse: parse.string,
+  },
+  natsUser: {
+    env: "NATS_USER",
+    description: "NATS user of this service (empty: no auth)",
+    default: "",
+    parse: parse.string,
+  },
+  natsPassword: { env: "NATS_PASSWORD", description: "password of NATS_USER", default: "", parse: parse.string },
+  ackWaitMs: {
+    env: "CONSUMER_ACK_WAIT_MS",
+    description: "how long JetStream waits for an ack or an in-progress signal before redelivering",
+    default: 30_000,
+    parse: parse.integer(100, 3_600_000),
+  },
+  maxDeliver: {
+    env: "CONSUMER_MAX_DELIVER",
+    description: "deliveries of one message at most; the last failing one goes to the dead letters",
+    default: 5,
+    parse: parse.integer(1, 100),
+  },
+  maxAckPending: {
+    env: "CONSUMER_MAX_ACK_PENDING",
+    description: "unacked messages per consumer at most (backpressure)",
+    default: 100,
+    parse: parse.integer(1, 10_000),
+  },
+  concurrency: {
+    env: "CONSUMER_CONCURRENCY",
+    description: "messages each consumer processes at once",
+    default: 4,
+    parse: parse.integer(1, 256),
+  },
+  outboxPollMs: {
+    env: "OUTBOX_POLL_MS",
+    description: "polling fallback of the outbox relay (it also wakes on every commit)",
+    default: 1000,
+    parse: parse.integer(10, 60_000),
+  },
+} satisfies SettingsShape;

@@ -15,7 +15,9 @@ export interface OpsServerOptions {
   readinessChecks: Record<string, () => Promise<unknown>>;
 }
 
-export function buildOpsServer({ logger, registry, readinessChecks }: OpsServerOptions): FastifyInstance {
+export type OpsServer = FastifyInstance;
+
+export function buildOpsServer({ logger, registry, readinessChecks }: OpsServerOptions): OpsServer {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

@@ -2,13 +2,16 @@
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import type { InventoryClient } from "./inventory-client.js";
 import type { OrderClient } from "./order-client.js";
 import { errorHandler, sendProblem } from "./problem.js";
+import { inventoryRoutes } from "./routes/inventory.js";
 import { orderRoutes } from "./routes/orders.js";
 
 export interface GatewayDeps {
   logger: Logger;
   orders: OrderClient;
+  inventory: InventoryClient;
   bodyLimitBytes: number;
   registry?: Registry;
 }
@@ -60,5 +63,6 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.get("/readyz", async () => ({ status: "ready" }));
   app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   orderRoutes(app, deps.orders);
+  inventoryRoutes(app, deps.inventory);
   return app;
 }

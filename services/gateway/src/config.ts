@@ -35,6 +35,25 @@ export const gatewaySettings = {
     default: 1000,
     parse: parse.integer(0, 60_000),
   },
+  natsUrl: {
+    env: "NATS_URL",
+    description: "NATS server URL(s), comma-separated",
+    default: "nats://127.0.0.1:4222",
+    parse: parse.string,
+  },
+  natsUser: {
+    env: "NATS_USER",
+    description: "NATS user of the gateway (empty: no auth)",
+    default: "",
+    parse: parse.string,
+  },
+  natsPassword: { env: "NATS_PASSWORD", description: "password of NATS_USER", default: "", parse: parse.string },
+  inventoryQueryTimeoutMs: {
+    env: "INVENTORY_QUERY_TIMEOUT_MS",
+    description: "how long a stock query over NATS request-reply may take before 504",
+    default: 1000,
+    parse: parse.integer(10, 60_000),
+  },
   bodyLimitBytes: {
     env: "BODY_LIMIT_BYTES",
     description: "largest request body accepted; larger ones get 413",

@@ -1,14 +1,23 @@
 /** Composition root: config -> logger -> order client -> HTTP server; SIGTERM drains. */
 import { createLogger } from "@orderflow/logging";
+import { connectNats } from "@orderflow/messaging";
 import { buildApp } from "./app.js";
 import { worstCaseMs } from "./call-with-retry.js";
 import { loadConfig } from "./config.js";
+import { createInventoryClient } from "./inventory-client.js";
 import { createOrderClient } from "./order-client.js";
 
 const config = loadConfig();
 const logger = createLogger({ service: "gateway", level: config.logLevel });
 const orders = createOrderClient(config.orderGrpcAddress, config.retryPolicy, logger);
-const app = buildApp({ logger, orders, bodyLimitBytes: config.bodyLimitBytes });
+const nc = await connectNats({
+  url: config.natsUrl,
+  name: "gateway",
+  user: config.natsUser,
+  pass: config.natsPassword,
+});
+const inventory = createInventoryClient(nc, config.inventoryQueryTimeoutMs);
+const app = buildApp({ logger, orders, inventory, bodyLimitBytes: config.bodyLimitBytes });
 
 await app.listen({ host: config.host, port: config.port });
 logger.info(
@@ -28,6 +37,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down: finishing in-flight requests");
   await app.close();
   orders.close();
+  await nc.drain();
   logger.info("stopped");
   process.exit(0);
 }

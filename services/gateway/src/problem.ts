@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { isGrpcError } from "@orderflow/contracts";
 import { currentCorrelation, type Logger } from "@orderflow/logging";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { InventoryQueryError } from "./inventory-client.js";
 
 export interface FieldError {
   field: string;
@@ -98,6 +99,22 @@ export function errorHandler(logger: Logger) {
         status: 400,
         detail: errors.map((e) => `${e.field} ${e.message}`).join("; "),
         errors,
+      });
+    }
+    const queryError: unknown = error;
+    if (queryError instanceof InventoryQueryError) {
+      const status = { timeout: 504, "no-responders": 503, failed: 502 }[queryError.kind];
+      if (status !== 502) reply.header("Retry-After", "1");
+      request.log.warn({ kind: queryError.kind }, queryError.message);
+      return sendProblem(reply, {
+        type: `/problems/inventory-${queryError.kind}`,
+        title: {
+          timeout: "Inventory service timed out",
+          "no-responders": "Inventory service unavailable",
+          failed: "Bad gateway",
+        }[queryError.kind],
+        status,
+        detail: queryError.message,
       });
     }
     const grpcError: unknown = error;

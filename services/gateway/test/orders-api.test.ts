@@ -6,11 +6,14 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { createLogger } from "@orderflow/logging";
+import { connectNats } from "@orderflow/messaging";
 import { freePort, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../src/app.js";
+import { createInventoryClient, type InventoryClient } from "../src/inventory-client.js";
 import { createOrderClient, type OrderClient } from "../src/order-client.js";
 
 const policy = { maxAttempts: 3, attemptTimeoutMs: 1000, baseBackoffMs: 20, maxBackoffMs: 50 };
@@ -20,18 +23,23 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   let pool: pg.Pool;
   let orders: OrderClient;
   let gateway: FastifyInstance;
+  let nc: NatsConnection;
+  let inventory: InventoryClient;
 
   before(async () => {
     system = await startSystem({ services: ["order"] });
     pool = new pg.Pool({ connectionString: system.database.url });
     const logger = createLogger({ service: "gateway", level: "warn" });
+    nc = await connectNats({ url: system.nats.url, name: "gateway-test" });
+    inventory = createInventoryClient(nc, 500);
     orders = createOrderClient(system.orderGrpcAddress, policy, logger);
-    gateway = buildApp({ logger, orders, bodyLimitBytes: 65_536 });
+    gateway = buildApp({ logger, orders, inventory, bodyLimitBytes: 65_536 });
   });
 
   after(async () => {
     await gateway?.close();
     orders?.close();
+    await nc?.close();
     await pool?.end();
     await system?.stop();
   });
@@ -81,7 +89,12 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
         done();
       },
     });
-    const app = buildApp({ logger: createLogger({ service: "gateway", destination }), orders, bodyLimitBytes: 65_536 });
+    const app = buildApp({
+      logger: createLogger({ service: "gateway", destination }),
+      orders,
+      inventory,
+      bodyLimitBytes: 65_536,
+    });
     try {
       await app.inject({
         method: "GET",
@@ -229,7 +242,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   it("when the order service is unreachable, then 503 after the retries, within the retry budget", async () => {
     const logger = createLogger({ service: "gateway", level: "silent" });
     const deadClient = createOrderClient(`127.0.0.1:${await freePort()}`, policy, logger);
-    const deadGateway = buildApp({ logger, orders: deadClient, bodyLimitBytes: 65_536 });
+    const deadGateway = buildApp({ logger, orders: deadClient, inventory, bodyLimitBytes: 65_536 });
     try {
       const started = Date.now();
       const res = await deadGateway.inject({

@@ -2,12 +2,17 @@
 import * as grpc from "@grpc/grpc-js";
 import { addGrpcService, OrderService } from "@orderflow/contracts";
 import type { Logger } from "@orderflow/logging";
-import { buildOpsServer } from "@orderflow/observability";
+import type { Subscription } from "@orderflow/messaging";
+import { buildOpsServer, type OpsServer } from "@orderflow/observability";
 import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
-import type { FastifyInstance } from "fastify";
 import type { OrderConfig } from "./config.js";
 import { orderServiceHandlers } from "./grpc-server.js";
+import { onNotificationSent } from "./handlers/notification-sent.js";
+import { onPaymentFailed } from "./handlers/payment-failed.js";
+import { onPaymentSucceeded } from "./handlers/payment-succeeded.js";
+import { onStockRejected } from "./handlers/stock-rejected.js";
+import { onStockReserved } from "./handlers/stock-reserved.js";
 import type { OrderMetrics } from "./metrics.js";
 
 export interface OrderAppDeps {
@@ -15,11 +20,22 @@ export interface OrderAppDeps {
   logger: Logger;
   metrics: OrderMetrics;
   config: Pick<OrderConfig, "stalledAfterMs" | "faults">;
+  /** Readiness checks besides Postgres (NATS). */
+  readinessChecks?: Record<string, () => Promise<unknown>>;
 }
+
+/** The events the order service consumes: the results that move an order on (order-saga.ts). */
+export const orderSubscriptions: Subscription[] = [
+  onStockReserved,
+  onStockRejected,
+  onPaymentSucceeded,
+  onPaymentFailed,
+  onNotificationSent,
+];
 
 export interface OrderApp {
   grpcServer: grpc.Server;
-  opsServer: FastifyInstance;
+  opsServer: OpsServer;
 }
 
 export function buildApp(deps: OrderAppDeps): OrderApp {
@@ -28,7 +44,7 @@ export function buildApp(deps: OrderAppDeps): OrderApp {
   const opsServer = buildOpsServer({
     logger: deps.logger,
     registry: deps.metrics.registry,
-    readinessChecks: { postgres: () => deps.db.execute(sql`SELECT 1`) },
+    readinessChecks: { postgres: () => deps.db.execute(sql`SELECT 1`), ...deps.readinessChecks },
   });
   return { grpcServer, opsServer };
 }

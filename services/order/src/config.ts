@@ -1,10 +1,10 @@
 /** The only file of the order service that reads process.env. */
-import { commonSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import { commonSettings, messagingSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
 
 export const orderSettings = {
   ...commonSettings,
+  ...messagingSettings,
   databaseUrl: { env: "DATABASE_URL", description: "Postgres connection URL", parse: parse.url },
-  natsUrl: { env: "NATS_URL", description: "NATS server URL", default: "nats://127.0.0.1:4222", parse: parse.string },
   grpcPort: {
     env: "GRPC_PORT",
     description: "gRPC port of OrderService",

@@ -1,24 +1,44 @@
-/** Composition root: config -> logger -> database -> servers; SIGTERM drains. */
+/** Composition root: config -> boot (logger, database, NATS) -> gRPC server, consumers, relay, ops; SIGTERM drains. */
 
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { createPool, migrateSchema } from "@orderflow/db";
-import { createLogger } from "@orderflow/logging";
-import { drizzle } from "drizzle-orm/node-postgres";
-import { buildApp } from "./app.js";
+import { startEventProcessing } from "@orderflow/messaging";
+import { boot, onShutdown } from "@orderflow/runtime";
+import { buildApp, orderSubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
+import { inbox } from "./db/schema.js";
 import { createOrderMetrics } from "./metrics.js";
 
 const config = loadConfig();
-const logger = createLogger({ service: "order", level: config.logLevel });
-const pool = createPool({ url: config.databaseUrl, applicationName: "order" });
-await migrateSchema(pool, {
+const { logger, pool, db, nc, registry } = await boot({
+  service: "order",
+  logLevel: config.logLevel,
+  databaseUrl: config.databaseUrl,
   schema: "orders",
   migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+  nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
 });
-const db = drizzle(pool);
-const metrics = createOrderMetrics();
-const { grpcServer, opsServer } = buildApp({ db, logger, metrics, config });
+if (!nc) throw new Error("order needs NATS");
+const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs);
+const { grpcServer, opsServer } = buildApp({
+  db,
+  logger,
+  metrics,
+  config,
+  readinessChecks: { nats: () => nc.flush() },
+});
+const events = await startEventProcessing({
+  nc,
+  pool,
+  db,
+  logger,
+  registry,
+  schema: "orders",
+  inbox,
+  subscriptions: orderSubscriptions,
+  consumer: config,
+  outboxPollMs: config.outboxPollMs,
+});
 
 const grpcPort = await new Promise<number>((resolve, reject) =>
   grpcServer.bindAsync(`${config.grpcHost}:${config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -28,26 +48,11 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
 await opsServer.listen({ host: "0.0.0.0", port: config.httpPort });
 logger.info({ grpcPort, httpPort: config.httpPort, faults: config.faults }, "order service started");
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down: finishing in-flight calls");
-  // tryShutdown lets in-flight calls finish and refuses new ones; force it after a grace period.
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => {
-      grpcServer.forceShutdown();
-      resolve();
-    }, 10_000);
-    grpcServer.tryShutdown(() => {
-      clearTimeout(force);
-      resolve();
-    });
-  });
-  await opsServer.close();
-  await pool.end();
-  logger.info("stopped");
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdown(logger, [
+  // tryShutdown refuses new calls and lets in-flight ones finish.
+  ["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))],
+  ["stop consumers and relay", () => events.stop()],
+  ["drain NATS", () => nc.drain()],
+  ["close ops server", () => opsServer.close()],
+  ["close database pool", () => pool.end()],
+]);

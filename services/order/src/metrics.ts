@@ -1,16 +1,49 @@
-import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+/**
+ * The order service's metrics. Pending and stalled orders are read from the
+ * orders table on each scrape: the publisher side's view of where orders wait.
+ */
 
-export function createOrderMetrics() {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service: "order" });
-  collectDefaultMetrics({ register: registry });
+import type pg from "pg";
+import { Counter, Gauge, type Registry } from "prom-client";
+
+export function createOrderMetrics(registry: Registry, pool: pg.Pool, stalledAfterMs: number) {
+  const registers = [registry];
+  const pendingByStep = async () => {
+    const { rows } = await pool.query<{ waiting_on: string; pending: string; stalled: string }>(
+      `SELECT coalesce(waiting_on, 'unknown') AS waiting_on, count(*) AS pending,
+              count(*) FILTER (WHERE waiting_since < now() - make_interval(secs => $1::double precision)) AS stalled
+         FROM orders.orders WHERE status = 'PENDING' GROUP BY 1`,
+      [stalledAfterMs / 1000],
+    );
+    return rows;
+  };
+  new Gauge({
+    name: "orders_pending",
+    help: "Pending orders by the step they wait on (stock, payment)",
+    labelNames: ["waiting_on"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.pending));
+    },
+  });
+  new Gauge({
+    name: "orders_stalled",
+    help: "Pending orders waiting on one step longer than ORDER_STALLED_AFTER_MS, by step",
+    labelNames: ["waiting_on"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.stalled));
+    },
+  });
   return {
     registry,
     ordersPlaced: new Counter({
       name: "orders_place_order_total",
       help: "PlaceOrder calls that succeeded, by outcome: placed (a new order) or replayed (the key's existing order)",
       labelNames: ["outcome"],
-      registers: [registry],
+      registers,
     }),
   };
 }

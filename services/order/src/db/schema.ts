@@ -2,7 +2,7 @@
  * The order service's tables, all in its own `orders` schema. No other service
  * reads them: others learn about orders from events.
  */
-import { outboxTable } from "@orderflow/messaging";
+import { inboxTable, outboxTable } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -88,3 +88,4 @@ export const idempotencyKeys = ordersSchema.table("idempotency_keys", {
 });
 
 export const outbox = outboxTable(ordersSchema);
+export const inbox = inboxTable(ordersSchema);

@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 // Stock queries over NATS request-reply (caller-owned completion on the bus).
-// Subject: inventory.stock.query (GetStock), inventory.stock.list (ListStock).
+// Subjects: rpc.inventory.stock.get (GetStock), rpc.inventory.stock.list (ListStock),
+// outside the event streams (under inventory.> JetStream would store each request).
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";

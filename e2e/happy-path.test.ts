@@ -1,0 +1,73 @@
+/**
+ * The whole flow, every service a process: POST -> CONFIRMED, stock down once,
+ * one charge, one notification, a complete timeline.
+ *
+ *   pnpm e2e happy-path
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type System, startSystem } from "@orderflow/testing";
+import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
+import { openDatabase } from "./support/database.js";
+
+describe("happy-path", () => {
+  let system: System;
+  before(async () => {
+    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
+  });
+  after(async () => system?.stop());
+
+  it("when an order is placed, then it is confirmed and notified, with each effect exactly once", async () => {
+    const before = { kb: await getStock(system.gatewayUrl, "KB-001"), ms: await getStock(system.gatewayUrl, "MS-001") };
+    const res = await postOrder(system.gatewayUrl, {
+      customerId: "cust-happy",
+      items: [
+        { sku: "KB-001", quantity: 2 },
+        { sku: "MS-001", quantity: 1 },
+      ],
+    });
+    assert.equal(res.status, 201);
+    const orderId = res.body.orderId as string;
+
+    const order = await waitForOrder(system.gatewayUrl, orderId, (o) => o.status === "CONFIRMED" && notified(o));
+    assert.deepEqual(steps(order), ["placed", "stock_reserved", "payment_succeeded", "confirmed", "notified"]);
+    assert.equal(order.totalCents, 2 * 8900 + 2900);
+    assert.equal(order.cancelReason, null);
+    assert.equal(order.waitingOn, null);
+
+    const after = { kb: await getStock(system.gatewayUrl, "KB-001"), ms: await getStock(system.gatewayUrl, "MS-001") };
+    assert.equal(after.kb.available, before.kb.available - 2, "stock went down once");
+    assert.equal(after.ms.available, before.ms.available - 1);
+    assert.equal(after.kb.reserved, 0, "the reservation was committed when the order was confirmed");
+
+    const db = openDatabase(system.database.url);
+    try {
+      assert.equal(await db.scalar("SELECT count(*) FROM payments.charges WHERE order_id = $1", [orderId]), 1);
+      assert.equal(
+        await db.scalar("SELECT amount_cents FROM payments.charges WHERE order_id = $1 AND status = 'succeeded'", [
+          orderId,
+        ]),
+        20700,
+      );
+      assert.equal(
+        await db.scalar("SELECT count(*) FROM notifications.notifications WHERE order_id = $1", [orderId]),
+        1,
+      );
+      assert.equal(
+        await db.scalar("SELECT count(*) FROM inventory.reservations WHERE order_id = $1 AND status = 'committed'", [
+          orderId,
+        ]),
+        2,
+      );
+      for (const schema of ["orders", "inventory", "payments", "notifications"]) {
+        assert.equal(
+          await db.scalar(`SELECT count(*) FROM ${schema}.outbox WHERE published_at IS NULL`),
+          0,
+          `${schema} outbox drained`,
+        );
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * One call that gives a service its consumer-owned path: streams and its
+ * durable consumers provisioned, one runner per subscription, the outbox relay
+ * for what it publishes, and the messaging metrics. main.ts passes the
+ * subscriptions; `stop()` stops intake, lets in-flight handlers finish, then
+ * stops the relay.
+ */
+import type { DescMessage } from "@bufbuild/protobuf";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "@orderflow/logging";
+import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import type pg from "pg";
+import type { Registry } from "prom-client";
+import type { InboxTable } from "./inbox.js";
+import { createMessagingMetrics } from "./messaging-metrics.js";
+import { startOutboxRelay } from "./outbox-relay.js";
+import { provisionConsumer, provisionStreams, streamOf } from "./provision.js";
+import { type Handler, type RunningConsumer, runConsumer } from "./run-consumer.js";
+
+export interface Subscription<S extends DescMessage = DescMessage> {
+  /** Durable consumer name: "<service>-<what it consumes>". */
+  durable: string;
+  subject: string;
+  schema: S;
+  handler: Handler<S>;
+}
+
+/** Keeps a subscription's handler typed by its schema. */
+export function subscribe<S extends DescMessage>(subscription: Subscription<S>): Subscription {
+  return subscription as unknown as Subscription;
+}
+
+export interface EventProcessingOptions {
+  nc: NatsConnection;
+  pool: pg.Pool;
+  db: NodePgDatabase;
+  logger: Logger;
+  registry: Registry;
+  /** This service's schema: its outbox and inbox live there. */
+  schema: string;
+  inbox: InboxTable;
+  subscriptions: Subscription[];
+  consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
+  outboxPollMs: number;
+  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean };
+}
+
+export interface EventProcessing {
+  stop(): Promise<void>;
+}
+
+export async function startEventProcessing(options: EventProcessingOptions): Promise<EventProcessing> {
+  const { nc, pool, db, logger, subscriptions } = options;
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await provisionStreams(jsm);
+  for (const sub of subscriptions) {
+    await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
+  }
+  const metrics = createMessagingMetrics({
+    registry: options.registry,
+    jsm,
+    consumers: subscriptions.map((s) => ({ stream: streamOf(s.subject), durable: s.durable })),
+    pool,
+    outboxSchema: options.schema,
+  });
+  const consumers: RunningConsumer[] = [];
+  for (const sub of subscriptions) {
+    consumers.push(
+      await runConsumer({
+        js,
+        db,
+        inbox: options.inbox,
+        spec: { durable: sub.durable, subject: sub.subject, ...options.consumer },
+        schema: sub.schema,
+        handler: sub.handler,
+        logger,
+        concurrency: options.consumer.concurrency,
+        observer: metrics.observer,
+        inboxOutsideTransaction: options.unsafe?.inboxOutsideTransaction,
+        disableInProgressAcks: options.unsafe?.disableInProgressAcks,
+      }),
+    );
+  }
+  const relay = startOutboxRelay({
+    pool,
+    js,
+    schema: options.schema,
+    logger,
+    pollIntervalMs: options.outboxPollMs,
+    onPublished: metrics.onPublished,
+  });
+  return {
+    async stop() {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await relay.stop();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * GET /api/v1/inventory: the gateway in-process, asking the inventory service
+ * (its own process) over NATS request-reply.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { INVENTORY_QUERIES } from "@orderflow/contracts";
+import { createLogger } from "@orderflow/logging";
+import { connectNats } from "@orderflow/messaging";
+import { type System, startSystem } from "@orderflow/testing";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../src/app.js";
+import { createInventoryClient } from "../src/inventory-client.js";
+import { createOrderClient } from "../src/order-client.js";
+
+describe("inventory API (gateway -> NATS request-reply -> inventory service)", () => {
+  let system: System;
+  let nc: NatsConnection;
+  let gateway: FastifyInstance;
+  const policy = { maxAttempts: 1, attemptTimeoutMs: 500, baseBackoffMs: 10, maxBackoffMs: 10 };
+
+  before(async () => {
+    system = await startSystem({ services: ["inventory"] });
+    nc = await connectNats({ url: system.nats.url, name: "gateway-test" });
+    const logger = createLogger({ service: "gateway", level: "silent" });
+    gateway = buildApp({
+      logger,
+      orders: createOrderClient("127.0.0.1:1", policy, logger),
+      inventory: createInventoryClient(nc, 300),
+      bodyLimitBytes: 65_536,
+    });
+  });
+  after(async () => {
+    await gateway?.close();
+    await nc?.close();
+    await system?.stop();
+  });
+
+  it("when a seeded SKU is asked for, then its available and reserved stock", async () => {
+    const res = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), {
+      sku: "KB-001",
+      name: "Mechanical keyboard",
+      unitPriceCents: 8900,
+      available: 100,
+      reserved: 0,
+    });
+  });
+
+  it("when the catalogue is listed, then every seeded SKU is there", async () => {
+    const res = await gateway.inject({ method: "GET", url: "/api/v1/inventory" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(
+      res.json().items.map((i: { sku: string }) => i.sku),
+      ["CB-001", "HD-001", "KB-001", "LT-001", "MN-001", "MS-001"],
+    );
+  });
+
+  it("when an unknown SKU is asked for, then 404; a malformed one, 400", async () => {
+    assert.equal((await gateway.inject({ method: "GET", url: "/api/v1/inventory/NOPE-1" })).statusCode, 404);
+    const bad = await gateway.inject({ method: "GET", url: "/api/v1/inventory/bad%20sku" });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.headers["content-type"] as string, /problem\+json/);
+  });
+
+  it("when no inventory service listens, then 503; when one listens but does not answer, then 504", async () => {
+    await system.service("inventory").stop();
+    const none = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+    assert.equal(none.statusCode, 503);
+    assert.equal(none.json().type, "/problems/inventory-no-responders");
+
+    const silent = nc.subscribe(INVENTORY_QUERIES.getStock, { callback: () => {} });
+    try {
+      await nc.flush();
+      const slow = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+      assert.equal(slow.statusCode, 504);
+      assert.equal(slow.json().type, "/problems/inventory-timeout");
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+});

@@ -1,0 +1,45 @@
+CREATE SCHEMA IF NOT EXISTS "inventory";
+--> statement-breakpoint
+CREATE TABLE "inventory"."inbox" (
+	"event_id" text NOT NULL,
+	"consumer" text NOT NULL,
+	"subject" text NOT NULL,
+	"processed_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "inbox_event_id_consumer_pk" PRIMARY KEY("event_id","consumer")
+);
+--> statement-breakpoint
+CREATE TABLE "inventory"."outbox" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"subject" text NOT NULL,
+	"payload" "bytea" NOT NULL,
+	"headers" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"published_at" timestamp with time zone,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text
+);
+--> statement-breakpoint
+CREATE TABLE "inventory"."reservations" (
+	"order_id" uuid NOT NULL,
+	"sku" text NOT NULL,
+	"quantity" integer NOT NULL,
+	"status" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "reservations_order_id_sku_pk" PRIMARY KEY("order_id","sku"),
+	CONSTRAINT "reservations_quantity_positive" CHECK ("inventory"."reservations"."quantity" > 0)
+);
+--> statement-breakpoint
+CREATE TABLE "inventory"."stock" (
+	"sku" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"unit_price_cents" bigint NOT NULL,
+	"available" integer NOT NULL,
+	"reserved" integer DEFAULT 0 NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "stock_available_not_negative" CHECK ("inventory"."stock"."available" >= 0),
+	CONSTRAINT "stock_reserved_not_negative" CHECK ("inventory"."stock"."reserved" >= 0)
+);
+--> statement-breakpoint
+ALTER TABLE "inventory"."reservations" ADD CONSTRAINT "reservations_sku_stock_sku_fk" FOREIGN KEY ("sku") REFERENCES "inventory"."stock"("sku") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "outbox_unpublished_idx" ON "inventory"."outbox" USING btree ("created_at") WHERE published_at IS NULL;

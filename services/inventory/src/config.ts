@@ -1,0 +1,26 @@
+/** The only file of the inventory service that reads process.env. */
+import { commonSettings, messagingSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+
+export const inventorySettings = {
+  ...commonSettings,
+  ...messagingSettings,
+  databaseUrl: { env: "DATABASE_URL", description: "Postgres connection URL", parse: parse.url },
+  httpPort: {
+    env: "HTTP_PORT",
+    description: "port of /healthz, /readyz and /metrics",
+    default: 8082,
+    parse: parse.integer(0, 65535),
+  },
+  seedCatalogue: {
+    env: "SEED_CATALOGUE",
+    description: "insert the demo catalogue at start-up (existing SKUs are left alone)",
+    default: true,
+    parse: parse.boolean,
+  },
+} as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  return { ...readSettings(inventorySettings, env), faults: readFaultSwitches("inventory", env) };
+}
+
+export type InventoryConfig = ReturnType<typeof loadConfig>;

@@ -1,0 +1,43 @@
+/**
+ * On orders.order.cancelled: give back what the order held, once.
+ * On orders.order.confirmed: the held stock is sold; it leaves `reserved`.
+ * Only reservations still in status "reserved" are touched, so a late or
+ * repeated event changes nothing.
+ */
+
+import type { OrderCancelledSchema } from "@orderflow/contracts";
+import { EVENTS } from "@orderflow/contracts";
+import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import { and, eq, sql } from "drizzle-orm";
+import { outbox, reservations, stock } from "./db/schema.js";
+
+type Tx = HandlerContext<typeof OrderCancelledSchema>["tx"];
+
+async function settleReservations(tx: Tx, orderId: string, to: "released" | "committed"): Promise<number> {
+  const held = await tx
+    .update(reservations)
+    .set({ status: to, updatedAt: sql`now()` })
+    .where(and(eq(reservations.orderId, orderId), eq(reservations.status, "reserved")))
+    .returning({ sku: reservations.sku, quantity: reservations.quantity });
+  for (const line of held.sort((a, b) => a.sku.localeCompare(b.sku))) {
+    await tx
+      .update(stock)
+      .set({
+        reserved: sql`${stock.reserved} - ${line.quantity}`,
+        ...(to === "released" ? { available: sql`${stock.available} + ${line.quantity}` } : {}),
+        updatedAt: sql`now()`,
+      })
+      .where(eq(stock.sku, line.sku));
+  }
+  return held.length;
+}
+
+export async function releaseStock(tx: Tx, orderId: string): Promise<void> {
+  if ((await settleReservations(tx, orderId, "released")) > 0) {
+    await addToOutbox(tx, outbox, EVENTS.stockReleased, { orderId });
+  }
+}
+
+export async function commitStock(tx: Tx, orderId: string): Promise<void> {
+  await settleReservations(tx, orderId, "committed");
+}

@@ -1,0 +1,45 @@
+/**
+ * On orders.order.confirmed / orders.order.cancelled: tell the customer, once
+ * per order and kind, and announce it (notifications.notification.sent).
+ * The row is inserted before the provider is called: a conflict means it was
+ * already sent. A failure after the provider call rolls the row back and the
+ * redelivery sends again: at-least-once toward an outside provider, which is
+ * what a provider's own idempotency key is for.
+ */
+
+import { randomUUID } from "node:crypto";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { EVENTS } from "@orderflow/contracts";
+import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import { notifications, outbox } from "./db/schema.js";
+import type { NotificationSender } from "./notification-sender.js";
+
+type Tx = HandlerContext<DescMessage>["tx"];
+
+export interface OrderOutcome {
+  orderId: string;
+  customerId: string;
+  kind: "order_confirmed" | "order_cancelled";
+  detail: string;
+}
+
+export async function sendNotification(tx: Tx, outcome: OrderOutcome, sender: NotificationSender): Promise<void> {
+  const id = randomUUID();
+  const body =
+    outcome.kind === "order_confirmed"
+      ? `Your order ${outcome.orderId} is confirmed (${outcome.detail}).`
+      : `Your order ${outcome.orderId} was cancelled: ${outcome.detail}.`;
+  const inserted = await tx
+    .insert(notifications)
+    .values({ id, orderId: outcome.orderId, kind: outcome.kind, channel: "email", recipient: outcome.customerId, body })
+    .onConflictDoNothing()
+    .returning({ id: notifications.id });
+  if (inserted.length === 0) return;
+  await sender.send({ id, recipient: outcome.customerId, channel: "email", body });
+  await addToOutbox(tx, outbox, EVENTS.notificationSent, {
+    orderId: outcome.orderId,
+    notificationId: id,
+    channel: "email",
+    kind: outcome.kind,
+  });
+}

@@ -1,0 +1,10 @@
+import { EVENTS, PaymentSucceededSchema } from "@orderflow/contracts";
+import { subscribe } from "@orderflow/messaging";
+import { confirmPaid } from "../order-saga.js";
+
+export const onPaymentSucceeded = subscribe({
+  durable: "order-payment-succeeded",
+  subject: EVENTS.paymentSucceeded.subject,
+  schema: PaymentSucceededSchema,
+  handler: ({ tx, event }) => confirmPaid(tx, event),
+});

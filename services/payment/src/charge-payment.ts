@@ -1,0 +1,41 @@
+/**
+ * On inventory.stock.reserved: charge the order's total, once.
+ * The unique order_id of `charges` makes a second charge impossible; a
+ * repeated event finds the charge and changes nothing.
+ */
+
+import { randomUUID } from "node:crypto";
+import { EVENTS, type StockReserved, type StockReservedSchema } from "@orderflow/contracts";
+import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import { charges, outbox } from "./db/schema.js";
+import type { PaymentProvider } from "./payment-provider.js";
+
+type Tx = HandlerContext<typeof StockReservedSchema>["tx"];
+
+export async function chargePayment(tx: Tx, event: StockReserved, provider: PaymentProvider): Promise<void> {
+  const amountCents = Number(event.totalCents);
+  const result = await provider.charge({ orderId: event.orderId, paymentToken: event.paymentToken, amountCents });
+  const id = randomUUID();
+  const inserted = await tx
+    .insert(charges)
+    .values({
+      id,
+      orderId: event.orderId,
+      amountCents,
+      status: result.outcome,
+      providerReference: result.outcome === "succeeded" ? result.reference : null,
+      declineReason: result.outcome === "declined" ? result.reason : null,
+    })
+    .onConflictDoNothing({ target: charges.orderId })
+    .returning({ id: charges.id });
+  if (inserted.length === 0) return; // already charged: its event is already in the outbox
+  if (result.outcome === "succeeded") {
+    await addToOutbox(tx, outbox, EVENTS.paymentSucceeded, {
+      orderId: event.orderId,
+      paymentId: id,
+      amountCents: BigInt(amountCents),
+    });
+  } else {
+    await addToOutbox(tx, outbox, EVENTS.paymentFailed, { orderId: event.orderId, reason: result.reason });
+  }
+}
