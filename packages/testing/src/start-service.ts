@@ -33,7 +33,8 @@ export interface ServiceProcess {
   readonly running: boolean;
   /** Resolves with the exit code or signal when the current process ends. */
   exited(): Promise<number | string | null>;
-  start(): Promise<void>;
+  /** Starts the process; `envChanges` are merged into its environment first (undefined removes a variable). */
+  start(envChanges?: Record<string, string | undefined>): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   kill(): Promise<void>;
@@ -85,8 +86,12 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       return !!child && child.exitCode === null && child.signalCode === null;
     },
     exited: () => exit,
-    async start() {
+    async start(envChanges = {}) {
       if (handle.running) throw new Error(`${label} is already running`);
+      for (const [key, value] of Object.entries(envChanges)) {
+        if (value === undefined) delete options.env[key];
+        else options.env[key] = value;
+      }
       const entry = join(REPO_ROOT, "services", options.service, "src", "main.ts");
       const proc = spawn(process.execPath, ["--conditions=development", "--import", "tsx", entry], {
         cwd: REPO_ROOT,

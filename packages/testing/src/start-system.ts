@@ -18,6 +18,8 @@ export interface SystemOptions {
   services: ServiceName[];
   /** Extra variables per service: fault switches, unsafe toggles, tuning. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** More than one process of a service (default 1); replica n is labelled "<name>-<n>". */
+  replicas?: Partial<Record<ServiceName, number>>;
 }
 
 export interface System {
@@ -28,6 +30,8 @@ export interface System {
   /** 127.0.0.1:<port> of the order service's gRPC server. */
   orderGrpcAddress: string;
   service(name: ServiceName): ServiceProcess;
+  /** Replica n (1-based) of a service; replica 1 is service(name). */
+  replica(name: ServiceName, n: number): ServiceProcess;
   /** Every service's log lines, parsed, with the service label. */
   logs(): Array<Record<string, unknown> & { service?: unknown }>;
   stop(): Promise<void>;
@@ -40,15 +44,18 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     await nats.stop();
     throw err;
   });
-  const processes = new Map<ServiceName, ServiceProcess>();
+  const processes = new Map<string, ServiceProcess>();
   const system: System = {
     nats,
     database,
     gatewayUrl: "",
     orderGrpcAddress: "",
     service(name) {
-      const p = processes.get(name);
-      if (!p) throw new Error(`service ${name} is not part of this system`);
+      return system.replica(name, 1);
+    },
+    replica(name, n) {
+      const p = processes.get(n === 1 ? name : `${name}-${n}`);
+      if (!p) throw new Error(`service ${name} (replica ${n}) is not part of this system`);
       return p;
     },
     logs() {
@@ -67,26 +74,34 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       http: Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const))),
     };
     for (const name of orderedServices(options.services)) {
-      const env: Record<string, string> = {
-        ...baseEnv(),
-        DATABASE_URL: database.url,
-        NATS_URL: nats.url,
-        HTTP_PORT: String(ports.http[name]),
-        ...(name === "order" ? { GRPC_PORT: String(ports.orderGrpc) } : {}),
-        ...(name === "gateway"
-          ? { PORT: String(ports.gateway), ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}` }
-          : {}),
-        ...options.env?.[name],
-      };
-      const port = name === "gateway" ? ports.gateway : ports.http[name];
-      const proc = createServiceProcess({
-        service: name,
-        env,
-        readyUrl: `http://127.0.0.1:${port}/readyz`,
-        logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${name}.log`),
-      });
-      processes.set(name, proc);
-      await proc.start();
+      for (let n = 1; n <= (options.replicas?.[name] ?? 1); n++) {
+        const label = n === 1 ? name : `${name}-${n}`;
+        const httpPort = n === 1 ? ports.http[name] : await freePort();
+        const grpcPort = n === 1 ? ports.orderGrpc : await freePort();
+        const env: Record<string, string> = {
+          ...baseEnv(),
+          DATABASE_URL: database.url,
+          NATS_URL: nats.url,
+          HTTP_PORT: String(httpPort),
+          // Wake-ups come from LISTEN/NOTIFY; a short poll keeps outage recovery quick in tests.
+          OUTBOX_POLL_MS: "200",
+          ...(name === "order" ? { GRPC_PORT: String(grpcPort) } : {}),
+          ...(name === "gateway"
+            ? { PORT: String(ports.gateway), ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}` }
+            : {}),
+          ...options.env?.[name],
+        };
+        const port = name === "gateway" ? ports.gateway : httpPort;
+        const proc = createServiceProcess({
+          service: name,
+          label,
+          env,
+          readyUrl: `http://127.0.0.1:${port}/readyz`,
+          logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${label}.log`),
+        });
+        processes.set(label, proc);
+        await proc.start();
+      }
     }
     system.gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     system.orderGrpcAddress = `127.0.0.1:${ports.orderGrpc}`;
