@@ -6,6 +6,8 @@ export interface NatsOptions {
   name: string;
   user?: string;
   pass?: string;
+  /** Services wait for a server that is not up yet (default); a command-line tool fails at once. */
+  waitForServer?: boolean;
 }
 
 /** A connection that reconnects forever: a broker restart is an outage to ride out, not a crash. */
@@ -16,6 +18,6 @@ export function connectNats(options: NatsOptions): Promise<NatsConnection> {
     ...(options.user ? { user: options.user, pass: options.pass } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: options.waitForServer ?? true,
   });
 }

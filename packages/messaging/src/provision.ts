@@ -5,8 +5,13 @@
  * One stream per domain (`orders.>`, `inventory.>`, ...), plus DEAD_LETTERS.
  * Consumers are durable pull consumers with explicit acks, one filter_subject
  * each (nats-server 2.9 has no filter_subjects), max_ack_pending as
- * backpressure, max_deliver as the bound on attempts, and a backoff schedule
- * for redeliveries after an ack timeout (a crashed or stuck handler).
+ * backpressure and max_deliver as the bound on attempts. Backoff between
+ * attempts is the consumer runner's: it naks with a growing delay. There is no
+ * server-side `backoff` schedule on purpose: on nats-server 2.9.10 a schedule
+ * overrides nak delays from the second redelivery on (measured: with backoff
+ * [30s, 60s], nak(500ms) redelivered after 0.5 s, then not before 30 s; without
+ * it, every nak(500ms) redelivered after 0.5 s). A consumer that crashed
+ * gets its message back after AckWait.
  */
 
 import {
@@ -70,9 +75,6 @@ export interface ConsumerSpec {
 }
 
 export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
-  // Redeliveries after an ack timeout wait ackWait, 2x, 4x ... (the server takes
-  // backoff[0] as the ack wait, so the schedule starts with it).
-  const backoff = Array.from({ length: Math.max(1, spec.maxDeliver - 1) }, (_, i) => nanos(spec.ackWaitMs * 2 ** i));
   return {
     durable_name: spec.durable,
     filter_subject: spec.subject,
@@ -81,7 +83,6 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
     ack_wait: nanos(spec.ackWaitMs),
     max_deliver: spec.maxDeliver,
     max_ack_pending: spec.maxAckPending,
-    backoff,
   };
 }
 

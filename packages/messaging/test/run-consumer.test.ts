@@ -139,6 +139,29 @@ describe("consumer runner (against Postgres and nats-server)", () => {
     }
   });
 
+  it("when the handler fails twice under a 30 s AckWait, then each retry comes after the runner's short backoff, not after AckWait", async () => {
+    await f.jsm.streams.purge("ORDERS");
+    let failures = 2;
+    const c = await consume(
+      "t-backoff",
+      async (ctx) => {
+        if (failures-- > 0) throw new Error("transient");
+        await recordEffect(ctx);
+      },
+      { ackWaitMs: 30_000 },
+    );
+    try {
+      await publish("backoff-1");
+      await waitFor("the third delivery", () => c.outcomes.some((o) => o.outcome === "handled"), { timeoutMs: 10_000 });
+      assert.deepEqual(
+        c.outcomes.map((o) => `${o.outcome}@${o.deliveryCount}`),
+        ["retry@1", "retry@2", "handled@3"],
+      );
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("when a message cannot be decoded, then it goes to the dead letters at once and the next one is handled", async () => {
     await f.jsm.streams.purge("ORDERS");
     await f.jsm.streams.purge("DEAD_LETTERS");

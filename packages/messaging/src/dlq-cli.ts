@@ -1,0 +1,68 @@
+/**
+ * The dead-letter tool.
+ *
+ *   pnpm dlq list [--json]        every dead letter: sequence, when, subject, consumer, deliveries, reason
+ *   pnpm dlq redrive <seq>        publish one back to its original subject (then remove it)
+ *   pnpm dlq redrive --all        all of them, oldest first
+ *
+ * Connects to NATS_URL (default nats://127.0.0.1:4222), with NATS_USER and
+ * NATS_PASSWORD when set. Redriven messages keep their event id (X-Event-Id),
+ * so consumers that had already processed them ack them with no effect.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectNats } from "./connect-nats.js";
+import { listDeadLetters, redriveDeadLetter } from "./dead-letters.js";
+
+const usage = "usage: dlq list [--json] | dlq redrive <seq> | dlq redrive --all";
+
+async function main(args: string[]): Promise<number> {
+  const [command, arg] = args;
+  if (command !== "list" && command !== "redrive") {
+    console.error(usage);
+    return 2;
+  }
+  if (command === "redrive" && arg !== "--all" && !/^\d+$/.test(arg ?? "")) {
+    console.error(`redrive needs a sequence number or --all\n${usage}`);
+    return 2;
+  }
+  const nc = await connectNats({
+    url: process.env.NATS_URL || "nats://127.0.0.1:4222",
+    name: "dlq-cli",
+    waitForServer: false,
+    user: process.env.NATS_USER || undefined,
+    pass: process.env.NATS_PASSWORD || undefined,
+  });
+  try {
+    const jsm = await jetstreamManager(nc);
+    if (command === "list") {
+      const letters = await listDeadLetters(jsm);
+      if (arg === "--json") {
+        console.log(JSON.stringify(letters, null, 2));
+      } else if (letters.length === 0) {
+        console.log("no dead letters");
+      } else {
+        for (const l of letters) {
+          console.log(
+            `#${l.seq}  ${l.time.toISOString()}  ${l.originalSubject}  consumer=${l.consumer}  deliveries=${l.deliveryCount}  event=${l.eventId}\n      ${l.reason}`,
+          );
+        }
+      }
+      return 0;
+    }
+    const js = jetstream(nc);
+    const seqs = arg === "--all" ? (await listDeadLetters(jsm)).map((l) => l.seq) : [Number(arg)];
+    for (const seq of seqs) {
+      const letter = await redriveDeadLetter(js, jsm, seq);
+      console.log(`redriven #${seq} -> ${letter.originalSubject} (event ${letter.eventId})`);
+    }
+    if (seqs.length === 0) console.log("no dead letters");
+    return 0;
+  } catch (err) {
+    console.error(`dlq: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await nc.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
