@@ -6,9 +6,24 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createGrpcClient, OrderService, OrderStatus } from "@orderflow/contracts";
 import { type System, startSystem } from "@orderflow/testing";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
+
+/** Follows the order through the server-streaming WatchOrder RPC until the stream ends. */
+async function watchStatuses(address: string, orderId: string): Promise<string[]> {
+  const client = createGrpcClient(OrderService, address);
+  try {
+    const seen: string[] = [];
+    for await (const o of client.watchOrder({ orderId }, { deadline: new Date(Date.now() + 20_000) })) {
+      seen.push(OrderStatus[o.status]);
+    }
+    return seen;
+  } finally {
+    client.close();
+  }
+}
 
 describe("happy-path", () => {
   let system: System;
@@ -28,12 +43,16 @@ describe("happy-path", () => {
     });
     assert.equal(res.status, 201);
     const orderId = res.body.orderId as string;
+    const watched = watchStatuses(system.orderGrpcAddress, orderId);
 
     const order = await waitForOrder(system.gatewayUrl, orderId, (o) => o.status === "CONFIRMED" && notified(o));
     assert.deepEqual(steps(order), ["placed", "stock_reserved", "payment_succeeded", "confirmed", "notified"]);
     assert.equal(order.totalCents, 2 * 8900 + 2900);
     assert.equal(order.cancelReason, null);
     assert.equal(order.waitingOn, null);
+    const statuses = await watched;
+    assert.equal(statuses.at(0), "PENDING", "WatchOrder starts with the order as it is");
+    assert.equal(statuses.at(-1), "CONFIRMED", "and ends when the order is final");
 
     const after = { kb: await getStock(system.gatewayUrl, "KB-001"), ms: await getStock(system.gatewayUrl, "MS-001") };
     assert.equal(after.kb.available, before.kb.available - 2, "stock went down once");

@@ -125,6 +125,12 @@ export const messagingSettings = {
     default: 4,
     parse: parse.integer(1, 256),
   },
+  outboxBatchSize: {
+    env: "OUTBOX_BATCH_SIZE",
+    description: "outbox rows the relay claims per transaction",
+    default: 100,
+    parse: parse.integer(1, 10_000),
+  },
   outboxPollMs: {
     env: "OUTBOX_POLL_MS",
     description: "polling fallback of the outbox relay (it also wakes on every commit)",

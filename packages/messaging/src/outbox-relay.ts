@@ -146,19 +146,39 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (rowCount) log.debug({ pruned: rowCount }, "pruned published outbox rows");
   }
 
+  // The LISTEN connection is never returned to the pool: it would carry our
+  // LISTEN and handlers to whoever borrows it next. It is destroyed instead.
+  let dropListener: (() => void) | undefined;
+
   async function listen() {
     while (!stopped && !listener) {
       try {
         const client = await pool.connect();
-        client.on("notification", () => wakeUp());
-        client.on("error", (err) => {
-          log.warn({ err: err.message }, "outbox listener lost its connection; polling until it is back");
+        let dropped = false;
+        const drop = (err?: Error) => {
+          if (dropped) return;
+          dropped = true;
+          client.removeListener("notification", wakeUp);
+          client.removeListener("error", onError);
+          client.on("error", () => {}); // late socket errors of a destroyed client are expected
           if (listener === client) listener = undefined;
-          client.release(err);
+          client.release(err ?? true);
+        };
+        const onError = (err: Error) => {
+          log.warn({ err: err.message }, "outbox listener lost its connection; polling until it is back");
+          drop(err);
           if (!stopped) setTimeout(() => void listen(), 1000);
-        });
-        await client.query(`LISTEN "${outboxChannel(schema)}"`);
+        };
+        client.on("notification", wakeUp);
+        client.on("error", onError);
+        try {
+          await client.query(`LISTEN "${outboxChannel(schema)}"`);
+        } catch (err) {
+          drop(err as Error);
+          throw err;
+        }
         listener = client;
+        dropListener = () => drop();
       } catch (err) {
         log.warn({ err: (err as Error).message }, "cannot LISTEN for outbox commits; retrying");
         await new Promise((r) => setTimeout(r, 1000));
@@ -195,10 +215,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       wakeUp();
       await draining;
-      if (listener) {
-        listener.release();
-        listener = undefined;
-      }
+      dropListener?.();
     },
   };
 }

@@ -43,6 +43,7 @@ export interface EventProcessingOptions {
   subscriptions: Subscription[];
   consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
   outboxPollMs: number;
+  outboxBatchSize?: number;
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean };
 }
 
@@ -89,6 +90,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
     schema: options.schema,
     logger,
     pollIntervalMs: options.outboxPollMs,
+    batchSize: options.outboxBatchSize,
     onPublished: metrics.onPublished,
   });
   return {

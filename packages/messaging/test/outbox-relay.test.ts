@@ -113,4 +113,53 @@ describe("outbox relay (against Postgres and nats-server)", () => {
       await relay.stop();
     }
   });
+
+  it("when published rows are older than the retention, then the relay prunes them and keeps the rest", async () => {
+    const ids = await enqueue(f, 3, "prune");
+    await f.pool.query(
+      "UPDATE msgtest.outbox SET published_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])",
+      [ids.slice(0, 2)],
+    );
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      retentionMs: 60 * 60 * 1000,
+    });
+    try {
+      await waitFor(
+        "the old rows to be pruned",
+        async () => (await f.count("SELECT count(*) AS n FROM msgtest.outbox")) === 1,
+      );
+      const { rows } = await f.pool.query("SELECT id, published_at FROM msgtest.outbox");
+      assert.equal(rows[0].id, ids[2], "the recent row stays (published now, within the retention)");
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("when Postgres drops the relay's connections (as a restart does), then it reconnects, listens again and keeps relaying", async () => {
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 120_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await f.pool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // the listener's reconnect delay
+      await enqueue(f, 3, "after-drop");
+      await waitFor("the rows to be published on a commit notification", async () => (await unpublished(f)) === 0, {
+        timeoutMs: 10_000,
+      });
+      assert.equal(await streamCount(f), 3);
+    } finally {
+      await relay.stop();
+    }
+  });
 });

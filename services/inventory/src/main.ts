@@ -32,6 +32,7 @@ const events = await startEventProcessing({
   subscriptions: inventorySubscriptions(config.faults),
   consumer: config,
   outboxPollMs: config.outboxPollMs,
+  outboxBatchSize: config.outboxBatchSize,
   unsafe: { inboxOutsideTransaction: config.faults.UNSAFE_INVENTORY_INBOX_OUTSIDE_TRANSACTION },
 });
 const queries = serveStockQueries(nc, db, logger);

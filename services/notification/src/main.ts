@@ -36,6 +36,7 @@ const events = await startEventProcessing({
   subscriptions: [onOrderConfirmed(sender), onOrderCancelled(sender)],
   consumer: config,
   outboxPollMs: config.outboxPollMs,
+  outboxBatchSize: config.outboxBatchSize,
 });
 const ops = buildOpsServer({
   logger,

@@ -38,6 +38,7 @@ const events = await startEventProcessing({
   subscriptions: orderSubscriptions,
   consumer: config,
   outboxPollMs: config.outboxPollMs,
+  outboxBatchSize: config.outboxBatchSize,
 });
 
 const grpcPort = await new Promise<number>((resolve, reject) =>

@@ -32,6 +32,7 @@ const events = await startEventProcessing({
   subscriptions: [onStockReserved(simulatedProvider())],
   consumer: config,
   outboxPollMs: config.outboxPollMs,
+  outboxBatchSize: config.outboxBatchSize,
 });
 const ops = buildOpsServer({
   logger,
