@@ -91,5 +91,8 @@ describe("poison-message", () => {
       "only the undecodable one is left",
     );
     assert.equal(dlq(system.nats.url, "redrive", "not-a-number").status, 2, "a bad argument is refused");
+    const unreachable = dlq("nats://127.0.0.1:1", "list");
+    assert.equal(unreachable.status, 1);
+    assert.match(unreachable.stderr, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
   });
 });

@@ -80,8 +80,14 @@ function describe(m: StoredMsg): DeadLetter {
 }
 
 export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter[]> {
-  const { state } = await jsm.streams.info(DEAD_LETTER_STREAM);
+  const info = await jsm.streams.info(DEAD_LETTER_STREAM).catch((err: Error) => {
+    // No service has started yet to create it: there are no dead letters.
+    if (/not found/i.test(err.message)) return undefined;
+    throw err;
+  });
   const letters: DeadLetter[] = [];
+  if (!info) return letters;
+  const { state } = info;
   if (state.messages === 0) return letters;
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }).catch(() => null);

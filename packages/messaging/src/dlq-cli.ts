@@ -25,13 +25,18 @@ async function main(args: string[]): Promise<number> {
     console.error(`redrive needs a sequence number or --all\n${usage}`);
     return 2;
   }
+  const url = process.env.NATS_URL || "nats://127.0.0.1:4222";
   const nc = await connectNats({
-    url: process.env.NATS_URL || "nats://127.0.0.1:4222",
+    url,
     name: "dlq-cli",
     waitForServer: false,
     user: process.env.NATS_USER || undefined,
     pass: process.env.NATS_PASSWORD || undefined,
+  }).catch((err: Error) => {
+    console.error(`dlq: cannot connect to NATS at ${url}: ${err.message}`);
+    return undefined;
   });
+  if (!nc) return 1;
   try {
     const jsm = await jetstreamManager(nc);
     if (command === "list") {
