@@ -1,49 +1,34 @@
-/** Composition root: config -> boot (logger, database, NATS) -> consumers, relay, queries, ops; SIGTERM drains. */
+/** Composition root: config -> boot (logger, database, NATS) -> consumers, relay, stock queries, ops; SIGTERM drains. */
 
 import { fileURLToPath } from "node:url";
-import { startEventProcessing } from "@orderflow/messaging";
-import { boot, onShutdown } from "@orderflow/runtime";
-import { buildOps, inventorySubscriptions } from "./app.js";
+import { boot, requireNats, runEventService } from "@orderflow/runtime";
+import { inventorySubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
 import { inbox } from "./db/schema.js";
 import { seedCatalogue } from "./seed-catalogue.js";
 import { serveStockQueries } from "./stock-queries.js";
 
 const config = loadConfig();
-const { logger, pool, db, nc, registry } = await boot({
-  service: "inventory",
-  logLevel: config.logLevel,
-  databaseUrl: config.databaseUrl,
-  schema: "inventory",
-  migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-  nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
-});
-if (!nc) throw new Error("inventory needs NATS");
-if (config.seedCatalogue) logger.info({ inserted: await seedCatalogue(db) }, "catalogue seeded");
+const booted = requireNats(
+  await boot({
+    service: "inventory",
+    logLevel: config.logLevel,
+    databaseUrl: config.databaseUrl,
+    schema: "inventory",
+    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+    nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
+  }),
+);
+if (config.seedCatalogue) booted.logger.info({ inserted: await seedCatalogue(booted.db) }, "catalogue seeded");
+const queries = serveStockQueries(booted.nc, booted.db, booted.logger);
 
-const events = await startEventProcessing({
-  nc,
-  pool,
-  db,
-  logger,
-  registry,
+await runEventService(booted, {
+  service: "inventory",
   schema: "inventory",
   inbox,
   subscriptions: inventorySubscriptions(config.faults),
-  consumer: config,
-  outboxPollMs: config.outboxPollMs,
-  outboxBatchSize: config.outboxBatchSize,
+  config,
   unsafe: { inboxOutsideTransaction: config.faults.UNSAFE_INVENTORY_INBOX_OUTSIDE_TRANSACTION },
+  stopIntake: [["stop stock queries", () => Promise.all(queries.map((q) => q.drain()))]],
+  startInfo: { faults: config.faults },
 });
-const queries = serveStockQueries(nc, db, logger);
-const ops = buildOps({ logger, registry, db, nc });
-await ops.listen({ host: "0.0.0.0", port: config.httpPort });
-logger.info({ httpPort: config.httpPort, faults: config.faults }, "inventory service started");
-
-onShutdown(logger, [
-  ["stop stock queries", () => Promise.all(queries.map((q) => q.drain()))],
-  ["stop consumers and relay", () => events.stop()],
-  ["drain NATS", () => nc.drain()],
-  ["close ops server", () => ops.close()],
-  ["close database pool", () => pool.end()],
-]);

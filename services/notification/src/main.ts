@@ -1,10 +1,7 @@
-/** Composition root: config -> boot (logger, database, NATS) -> consumer, relay, ops; SIGTERM drains. */
+/** Composition root: config -> boot (logger, database, NATS) -> consumers, relay, ops; SIGTERM drains. */
 
 import { fileURLToPath } from "node:url";
-import { startEventProcessing } from "@orderflow/messaging";
-import { buildOpsServer } from "@orderflow/observability";
-import { boot, onShutdown } from "@orderflow/runtime";
-import { sql } from "drizzle-orm";
+import { boot, requireNats, runEventService } from "@orderflow/runtime";
 import { loadConfig } from "./config.js";
 import { inbox } from "./db/schema.js";
 import { onOrderCancelled } from "./handlers/order-cancelled.js";
@@ -12,43 +9,25 @@ import { onOrderConfirmed } from "./handlers/order-confirmed.js";
 import { fakeSender } from "./notification-sender.js";
 
 const config = loadConfig();
-const { logger, pool, db, nc, registry } = await boot({
-  service: "notification",
-  logLevel: config.logLevel,
-  databaseUrl: config.databaseUrl,
-  schema: "notifications",
-  migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-  nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
-});
-if (!nc) throw new Error("notification needs NATS");
+const booted = requireNats(
+  await boot({
+    service: "notification",
+    logLevel: config.logLevel,
+    databaseUrl: config.databaseUrl,
+    schema: "notifications",
+    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+    nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
+  }),
+);
 const sender = fakeSender((n) =>
-  logger.info({ notificationId: n.id, recipient: n.recipient }, `notification sent: ${n.body}`),
+  booted.logger.info({ notificationId: n.id, recipient: n.recipient }, `notification sent: ${n.body}`),
 );
 
-const events = await startEventProcessing({
-  nc,
-  pool,
-  db,
-  logger,
-  registry,
+await runEventService(booted, {
+  service: "notification",
   schema: "notifications",
   inbox,
   subscriptions: [onOrderConfirmed(sender), onOrderCancelled(sender)],
-  consumer: config,
-  outboxPollMs: config.outboxPollMs,
-  outboxBatchSize: config.outboxBatchSize,
+  config,
+  startInfo: { faults: config.faults },
 });
-const ops = buildOpsServer({
-  logger,
-  registry,
-  readinessChecks: { postgres: () => db.execute(sql`SELECT 1`), nats: () => nc.flush() },
-});
-await ops.listen({ host: "0.0.0.0", port: config.httpPort });
-logger.info({ httpPort: config.httpPort, faults: config.faults }, "notification service started");
-
-onShutdown(logger, [
-  ["stop consumers and relay", () => events.stop()],
-  ["drain NATS", () => nc.drain()],
-  ["close ops server", () => ops.close()],
-  ["close database pool", () => pool.end()],
-]);

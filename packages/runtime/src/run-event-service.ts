@@ -1,0 +1,79 @@
+/**
+ * The part every event-driven service's main.ts shares: start its consumers
+ * and outbox relay, serve /healthz, /readyz (Postgres and NATS) and /metrics,
+ * and stop in order on SIGTERM: first the service's own intake (`stopIntake`,
+ * e.g. the gRPC server), then the consumers (in-flight handlers finish), then
+ * the relay, NATS (drained), the ops server and the pool.
+ */
+
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { InboxTable, Subscription } from "@orderflow/messaging";
+import { startEventProcessing } from "@orderflow/messaging";
+import { buildOpsServer, type OpsServer } from "@orderflow/observability";
+import { sql } from "drizzle-orm";
+import type { Booted } from "./boot.js";
+import { onShutdown, type ShutdownStep } from "./graceful-shutdown.js";
+
+export interface EventServiceOptions {
+  service: string;
+  schema: string;
+  inbox: InboxTable;
+  subscriptions: Subscription[];
+  config: {
+    httpPort: number;
+    ackWaitMs: number;
+    maxDeliver: number;
+    maxAckPending: number;
+    concurrency: number;
+    outboxPollMs: number;
+    outboxBatchSize: number;
+  };
+  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean };
+  /** The service's own ops server, when it has more to show; otherwise one is built. */
+  ops?: OpsServer;
+  /** Steps that stop the service's own intake, run before the consumers stop. */
+  stopIntake?: ShutdownStep[];
+  /** Logged with the start-up line (ports, active fault switches). */
+  startInfo?: Record<string, unknown>;
+}
+
+export async function runEventService(booted: Booted & { nc: NatsConnection }, options: EventServiceOptions) {
+  const { logger, pool, db, nc, registry } = booted;
+  const events = await startEventProcessing({
+    nc,
+    pool,
+    db,
+    logger,
+    registry,
+    schema: options.schema,
+    inbox: options.inbox,
+    subscriptions: options.subscriptions,
+    consumer: options.config,
+    outboxPollMs: options.config.outboxPollMs,
+    outboxBatchSize: options.config.outboxBatchSize,
+    unsafe: options.unsafe,
+  });
+  const ops =
+    options.ops ??
+    buildOpsServer({
+      logger,
+      registry,
+      readinessChecks: { postgres: () => db.execute(sql`SELECT 1`), nats: () => nc.flush() },
+    });
+  await ops.listen({ host: "0.0.0.0", port: options.config.httpPort });
+  logger.info({ httpPort: options.config.httpPort, ...options.startInfo }, `${options.service} service started`);
+
+  onShutdown(logger, [
+    ...(options.stopIntake ?? []),
+    ["stop consumers and relay", () => events.stop()],
+    ["drain NATS", () => nc.drain()],
+    ["close ops server", () => ops.close()],
+    ["close database pool", () => pool.end()],
+  ]);
+}
+
+/** boot() with NATS, for services that cannot run without it. */
+export function requireNats(booted: Booted): Booted & { nc: NatsConnection } {
+  if (!booted.nc) throw new Error("this service needs NATS: set NATS_URL");
+  return booted as Booted & { nc: NatsConnection };
+}
