@@ -8,3 +8,4 @@ export * from "./outbox-relay.js";
 export * from "./provision.js";
 export * from "./run-consumer.js";
 export * from "./start-event-processing.js";
+export * from "./trace-propagation.js";

@@ -19,6 +19,7 @@ import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
 import { outboxMessageHeaders } from "./message-headers.js";
 import { type OutboxHeaders, outboxChannel } from "./outbox.js";
+import { withPublishSpan } from "./trace-propagation.js";
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -99,11 +100,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       const results = await Promise.allSettled(
         rows.map((row) =>
-          js.publish(row.subject, row.payload, {
-            msgID: row.id,
-            headers: outboxMessageHeaders(row.headers),
-            timeout: options.publishTimeoutMs ?? 5000,
-          }),
+          withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
+            js.publish(row.subject, row.payload, {
+              msgID: row.id,
+              headers: outboxMessageHeaders({ ...row.headers, ...trace }),
+              timeout: options.publishTimeoutMs ?? 5000,
+            }),
+          ),
         ),
       );
       const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);

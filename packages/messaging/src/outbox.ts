@@ -16,6 +16,7 @@ import { currentCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgSchema } from "drizzle-orm/pg-core";
 import { customType, getTableConfig, index, integer, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { activeTraceHeaders } from "./trace-propagation.js";
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
@@ -74,6 +75,8 @@ export async function addToOutbox<E extends EventDef>(
   const schema = event.schema as DescMessage;
   const headers: OutboxHeaders = {
     eventType: schema.typeName,
+    // The transaction's trace context: the relay's publish span continues this trace.
+    ...activeTraceHeaders(),
     ...(context?.correlationId ? { correlationId: context.correlationId } : {}),
     ...(context?.causationId ? { causationId: context.causationId } : {}),
     ...extraHeaders,

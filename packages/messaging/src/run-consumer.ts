@@ -16,12 +16,14 @@
  */
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { SpanStatusCode } from "@opentelemetry/api";
 import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { sendToDeadLetters } from "./dead-letters.js";
 import { type InboxTable, recordInInbox } from "./inbox.js";
 import { type EventMeta, readEventMeta } from "./message-headers.js";
 import { type ConsumerSpec, streamOf } from "./provision.js";
+import { withProcessSpan } from "./trace-propagation.js";
 
 /** Thrown by a handler when retrying cannot help: the message goes to the dead letters at once. */
 export class PermanentError extends Error {
@@ -119,43 +121,61 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   async function processMessage(msg: JsMsg): Promise<void> {
     const started = performance.now();
     const meta = { ...readEventMeta(msg.headers), subject: msg.subject, deliveryCount: msg.info.deliveryCount };
-    const context = { correlationId: meta.correlationId || mintCorrelationId(), causationId: meta.eventId };
-    const outcome = await withCorrelation(context, async (): Promise<Outcome> => {
-      let event: MessageShape<S>;
-      try {
-        event = fromBinary(schema, msg.data);
-      } catch (err) {
-        return deadLetter(msg, `undecodable ${schema.typeName}: ${(err as Error).message}`);
-      }
-      if (!meta.eventId) return deadLetter(msg, "no event id (Nats-Msg-Id or X-Event-Id)");
-      const heartbeat = options.disableInProgressAcks
-        ? undefined
-        : setInterval(() => msg.working(), Math.max(100, Math.floor(spec.ackWaitMs / 3)));
-      try {
-        const result = await runHandler(event, meta);
-        msg.ack();
-        if (result === "duplicate") log.info({ eventId: meta.eventId }, "duplicate event acked with no effect");
+    const correlation = { correlationId: meta.correlationId || mintCorrelationId(), causationId: meta.eventId };
+    const message = {
+      subject: msg.subject,
+      id: meta.eventId,
+      consumer: consumerName,
+      deliveryCount: meta.deliveryCount,
+    };
+    const outcome = await withCorrelation(correlation, () =>
+      withProcessSpan(meta, message, async (span) => {
+        const result = await deliver(msg, meta);
+        span.setAttribute("orderflow.outcome", result);
+        if (result === "retry" || result === "dead-lettered")
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result });
         return result;
-      } catch (err) {
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
-        if (err instanceof PermanentError) return deadLetter(msg, reason);
-        if (meta.deliveryCount >= spec.maxDeliver) {
-          return deadLetter(msg, `still failing after ${meta.deliveryCount} deliveries: ${reason}`);
-        }
-        const delay = retryDelayMs(meta.deliveryCount);
-        log.warn({ err: reason, deliveryCount: meta.deliveryCount, retryInMs: delay }, "handler failed; will retry");
-        msg.nak(delay);
-        return "retry";
-      } finally {
-        clearInterval(heartbeat);
-      }
-    });
+      }),
+    );
     options.observer?.onDelivery?.({
       consumer: consumerName,
       outcome,
       seconds: (performance.now() - started) / 1000,
       deliveryCount: meta.deliveryCount,
     });
+  }
+
+  /** One delivery: decode, handle in a transaction, then ack, nak or dead-letter. */
+  async function deliver(msg: JsMsg, meta: HandlerContext<S>["meta"]): Promise<Outcome> {
+    let event: MessageShape<S>;
+    try {
+      event = fromBinary(schema, msg.data);
+    } catch (err) {
+      return deadLetter(msg, `undecodable ${schema.typeName}: ${(err as Error).message}`);
+    }
+    if (!meta.eventId) return deadLetter(msg, "no event id (Nats-Msg-Id or X-Event-Id)");
+    const heartbeat = options.disableInProgressAcks
+      ? undefined
+      : setInterval(() => msg.working(), Math.max(100, Math.floor(spec.ackWaitMs / 3)));
+    try {
+      const result = await runHandler(event, meta);
+      msg.ack();
+      if (result === "duplicate") log.info({ eventId: meta.eventId }, "duplicate event acked with no effect");
+      else log.info({ eventId: meta.eventId, deliveryCount: meta.deliveryCount }, "event handled");
+      return result;
+    } catch (err) {
+      const reason = `${(err as Error).name}: ${(err as Error).message}`;
+      if (err instanceof PermanentError) return deadLetter(msg, reason);
+      if (meta.deliveryCount >= spec.maxDeliver) {
+        return deadLetter(msg, `still failing after ${meta.deliveryCount} deliveries: ${reason}`);
+      }
+      const delay = retryDelayMs(meta.deliveryCount);
+      log.warn({ err: reason, deliveryCount: meta.deliveryCount, retryInMs: delay }, "handler failed; will retry");
+      msg.nak(delay);
+      return "retry";
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   const consumer = await js.consumers.get(streamOf(spec.subject), spec.durable);

@@ -3,7 +3,21 @@
  * let in-flight work finish, drain NATS, close pools), each bounded in time,
  * then exit. A second signal exits at once.
  */
+import { trace } from "@opentelemetry/api";
 import type { Logger } from "@orderflow/logging";
+
+/**
+ * Exports the spans still batched, so the last moments of a process are in its
+ * trace; bounded, because a missing collector must not hold a shutdown up.
+ */
+async function flushTraces(timeoutMs = 1000): Promise<void> {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } };
+  const flushed = provider.getDelegate?.().forceFlush?.();
+  if (!flushed) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([flushed.catch(() => {}), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer);
+}
 
 export type ShutdownStep = [name: string, run: () => Promise<unknown> | unknown];
 
@@ -33,6 +47,7 @@ export function onShutdown(logger: Logger, steps: ShutdownStep[], { stepTimeoutM
         clearTimeout(timer);
       }
     }
+    await flushTraces();
     logger.info("stopped");
     process.exit(0);
   };

@@ -93,11 +93,17 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
         else options.env[key] = value;
       }
       const entry = join(REPO_ROOT, "services", options.service, "src", "main.ts");
-      const proc = spawn(process.execPath, ["--conditions=development", "--import", "tsx", entry], {
-        cwd: REPO_ROOT,
-        env: options.env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      // OpenTelemetry's loader hook must be registered before the service's modules load.
+      const telemetry = join(REPO_ROOT, "packages", "telemetry", "src", "register.ts");
+      const proc = spawn(
+        process.execPath,
+        ["--conditions=development", "--import", "tsx", "--import", telemetry, entry],
+        {
+          cwd: REPO_ROOT,
+          env: options.env,
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       child = proc;
       const out = { text: "" };
       const err = { text: "" };

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "./create-test-database.js";
 import { freePort } from "./free-port.js";
+import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
 
@@ -14,7 +15,7 @@ export const SERVICE_NAMES = ["order", "inventory", "payment", "notification", "
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface SystemOptions {
-  /** Which services to run; started in this order (the gateway last). */
+  /** Which services to run; started together, each as its own process. */
   services: ServiceName[];
   /** Extra variables per service: fault switches, unsafe toggles, tuning. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -24,6 +25,8 @@ export interface SystemOptions {
 
 export interface System {
   nats: NatsServerHandle;
+  /** Every span the services exported (OTLP/HTTP JSON). */
+  traces: OtlpReceiver;
   database: TestDatabase;
   /** http://127.0.0.1:<port> of the gateway, when it runs. */
   gatewayUrl: string;
@@ -40,6 +43,7 @@ export interface System {
 export async function startSystem(options: SystemOptions): Promise<System> {
   const runId = `${Date.now().toString(36)}`;
   const nats = await startNatsServer();
+  const traces = await startOtlpReceiver();
   const database = await createTestDatabase().catch(async (err) => {
     await nats.stop();
     throw err;
@@ -47,6 +51,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const processes = new Map<string, ServiceProcess>();
   const system: System = {
     nats,
+    traces,
     database,
     gatewayUrl: "",
     orderGrpcAddress: "",
@@ -63,7 +68,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     },
     async stop() {
       await Promise.allSettled([...processes.values()].map((p) => p.stop(5000)));
-      await Promise.allSettled([nats.stop(), database.drop()]);
+      await Promise.allSettled([nats.stop(), database.drop(), traces.stop()]);
     },
   };
 
@@ -85,6 +90,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           HTTP_PORT: String(httpPort),
           // Wake-ups come from LISTEN/NOTIFY; a short poll keeps outage recovery quick in tests.
           OUTBOX_POLL_MS: "200",
+          OTEL_SERVICE_NAME: name,
+          OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_BSP_SCHEDULE_DELAY: "100",
           ...(name === "order" ? { GRPC_PORT: String(grpcPort) } : {}),
           ...(name === "gateway"
             ? { PORT: String(ports.gateway), ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}` }
@@ -100,9 +109,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${label}.log`),
         });
         processes.set(label, proc);
-        await proc.start();
       }
     }
+    // No service needs another to start (provisioning is idempotent and race-safe): start them together.
+    await Promise.all([...processes.values()].map((p) => p.start()));
     system.gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     system.orderGrpcAddress = `127.0.0.1:${ports.orderGrpc}`;
     return system;

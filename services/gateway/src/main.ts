@@ -1,6 +1,7 @@
 /** Composition root: config -> logger -> order client -> HTTP server; SIGTERM drains. */
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
+import { onShutdown } from "@orderflow/runtime";
 import { buildApp } from "./app.js";
 import { worstCaseMs } from "./call-with-retry.js";
 import { loadConfig } from "./config.js";
@@ -30,16 +31,8 @@ logger.info(
   "gateway started",
 );
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down: finishing in-flight requests");
-  await app.close();
-  orders.close();
-  await nc.drain();
-  logger.info("stopped");
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+onShutdown(logger, [
+  ["stop HTTP intake, finish in-flight requests", () => app.close()],
+  ["close the order service channel", () => orders.close()],
+  ["drain NATS", () => nc.drain()],
+]);
