@@ -66,6 +66,29 @@ export const FAULT_SWITCHES = {
     description: "The stock reservation handler fails, as a bug would, on every order that contains this SKU.",
     parse: parse.string,
   },
+  FAULT_PAYMENT_SLOW_DB_MS: {
+    service: "payment",
+    kind: "fault",
+    scenario: "dark-failure",
+    description: "The payment handler's database work takes this many ms longer (pg_sleep in its transaction).",
+    parse: parse.integer(1, 600_000),
+  },
+  UNSAFE_PAYMENT_DARK_CONSUMER: {
+    service: "payment",
+    kind: "unsafe",
+    scenario: "dark-failure",
+    description:
+      "The payment consumer runs without its telemetry (no metrics, no process spans) and without in-progress acks (the safeguards off).",
+    parse: parse.boolean,
+  },
+  UNSAFE_ORDER_NO_WAITING_STATUS: {
+    service: "order",
+    kind: "unsafe",
+    scenario: "dark-failure",
+    description:
+      "GetOrder no longer says which step a pending order waits on, and the pending/stalled order metrics are gone (the safeguard off).",
+    parse: parse.boolean,
+  },
 } satisfies Record<string, FaultSwitch<unknown>>;
 
 type Switches = typeof FAULT_SWITCHES;

@@ -15,7 +15,7 @@
  *   under AckWait while it is still working.
  */
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -69,6 +69,8 @@ export interface RunConsumerOptions<S extends DescMessage> {
   inboxOutsideTransaction?: boolean;
   /** UNSAFE (the dark-failure incident): no in-progress acks while a handler runs. */
   disableInProgressAcks?: boolean;
+  /** UNSAFE (the dark-failure incident): no process spans and no observer calls. */
+  disableTelemetry?: boolean;
 }
 
 export interface RunningConsumer {
@@ -122,6 +124,10 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     const started = performance.now();
     const meta = { ...readEventMeta(msg.headers), subject: msg.subject, deliveryCount: msg.info.deliveryCount };
     const correlation = { correlationId: meta.correlationId || mintCorrelationId(), causationId: meta.eventId };
+    if (options.disableTelemetry) {
+      await withCorrelation(correlation, () => deliver(msg, meta));
+      return;
+    }
     const message = {
       subject: msg.subject,
       id: meta.eventId,
@@ -179,24 +185,46 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   }
 
   const consumer = await js.consumers.get(streamOf(spec.subject), spec.durable);
-  // Pull only what can be worked on now: a message waiting in a client-side
-  // buffer counts down its AckWait all the same and would be redelivered.
-  const messages = await consumer.consume({ max_messages: Math.max(1, Math.min(spec.maxAckPending, concurrency)) });
   const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+  let batch: ConsumerMessages | undefined;
 
+  // Pull only as many messages as there are free slots. A message waiting in a
+  // client-side buffer gets no in-progress acks and would be redelivered under
+  // AckWait while its first copy is still queued.
   const loop = (async () => {
-    for await (const msg of messages) {
-      const work = processMessage(msg).catch((err) => log.error({ err }, "message processing crashed"));
-      inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    while (!stopped) {
+      const free = concurrency - inFlight.size;
+      if (free <= 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      try {
+        batch = await consumer.fetch({ max_messages: free, expires: 2000 });
+        for await (const msg of batch) {
+          if (stopped) {
+            msg.nak(); // stopping: hand it back at once for another instance
+            continue;
+          }
+          const work = processMessage(msg).catch((err) => log.error({ err }, "message processing crashed"));
+          inFlight.add(work);
+          void work.finally(() => inFlight.delete(work));
+        }
+      } catch (err) {
+        if (stopped) break;
+        log.warn({ err: (err as Error).message }, "fetching messages failed; retrying");
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        batch = undefined;
+      }
     }
   })();
 
   log.info({ subject: spec.subject, concurrency }, "consumer started");
   return {
     async stop() {
-      await messages.close();
+      stopped = true;
+      await batch?.close();
       await loop.catch(() => {});
       await Promise.allSettled(inFlight);
     },

@@ -44,7 +44,7 @@ export interface EventProcessingOptions {
   consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
   outboxPollMs: number;
   outboxBatchSize?: number;
-  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean };
+  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
 }
 
 export interface EventProcessing {
@@ -62,7 +62,9 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const metrics = createMessagingMetrics({
     registry: options.registry,
     jsm,
-    consumers: subscriptions.map((s) => ({ stream: streamOf(s.subject), durable: s.durable })),
+    consumers: options.unsafe?.disableTelemetry
+      ? []
+      : subscriptions.map((s) => ({ stream: streamOf(s.subject), durable: s.durable })),
     pool,
     outboxSchema: options.schema,
   });
@@ -81,6 +83,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
         observer: metrics.observer,
         inboxOutsideTransaction: options.unsafe?.inboxOutsideTransaction,
         disableInProgressAcks: options.unsafe?.disableInProgressAcks,
+        disableTelemetry: options.unsafe?.disableTelemetry,
       }),
     );
   }

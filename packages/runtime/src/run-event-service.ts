@@ -28,7 +28,7 @@ export interface EventServiceOptions {
     outboxPollMs: number;
     outboxBatchSize: number;
   };
-  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean };
+  unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
   /** The service's own ops server, when it has more to show; otherwise one is built. */
   ops?: OpsServer;
   /** Steps that stop the service's own intake, run before the consumers stop. */

@@ -2,15 +2,19 @@
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
 import { onShutdown } from "@orderflow/runtime";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { worstCaseMs } from "./call-with-retry.js";
 import { loadConfig } from "./config.js";
 import { createInventoryClient } from "./inventory-client.js";
-import { createOrderClient } from "./order-client.js";
+import { createOrderClient, orderRpcRetries } from "./order-client.js";
 
 const config = loadConfig();
 const logger = createLogger({ service: "gateway", level: config.logLevel });
-const orders = createOrderClient(config.orderGrpcAddress, config.retryPolicy, logger);
+const registry = new Registry();
+registry.setDefaultLabels({ service: "gateway" });
+collectDefaultMetrics({ register: registry });
+const orders = createOrderClient(config.orderGrpcAddress, config.retryPolicy, logger, orderRpcRetries(registry));
 const nc = await connectNats({
   url: config.natsUrl,
   name: "gateway",
@@ -18,7 +22,7 @@ const nc = await connectNats({
   pass: config.natsPassword,
 });
 const inventory = createInventoryClient(nc, config.inventoryQueryTimeoutMs);
-const app = buildApp({ logger, orders, inventory, bodyLimitBytes: config.bodyLimitBytes });
+const app = buildApp({ logger, orders, inventory, bodyLimitBytes: config.bodyLimitBytes, registry });
 
 await app.listen({ host: config.host, port: config.port });
 logger.info(

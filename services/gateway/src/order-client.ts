@@ -18,6 +18,7 @@ import {
   type PlaceOrderResponse,
 } from "@orderflow/contracts";
 import { currentCorrelation, type Logger } from "@orderflow/logging";
+import { Counter, type Registry } from "prom-client";
 import { callWithRetry, type RetryPolicy } from "./call-with-retry.js";
 
 export interface OrderClient {
@@ -27,7 +28,26 @@ export interface OrderClient {
   close(): void;
 }
 
-export function createOrderClient(address: string, policy: RetryPolicy, logger: Logger): OrderClient {
+/**
+ * Counts the attempts that failed and were retried, by method and status. A
+ * rise of DEADLINE_EXCEEDED retries on PlaceOrder means acks slower than the
+ * deadline: each one was a possible duplicate order, absorbed by the key.
+ */
+export function orderRpcRetries(registry: Registry): Counter {
+  return new Counter({
+    name: "gateway_order_rpc_retries_total",
+    help: "Order service calls retried by the gateway, by method and the status that caused the retry",
+    labelNames: ["method", "code"],
+    registers: [registry],
+  });
+}
+
+export function createOrderClient(
+  address: string,
+  policy: RetryPolicy,
+  logger: Logger,
+  retries?: Counter,
+): OrderClient {
   const client = createGrpcClient(OrderService, address, grpc.credentials.createInsecure(), {
     // Reconnect quickly once the order service is back (grpc-js defaults to 1 s growing to 120 s).
     "grpc.initial_reconnect_backoff_ms": 100,

@@ -45,7 +45,8 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
   const { db, logger, metrics, config } = deps;
   const faults = config.faults;
   let slowAcksLeft = faults.FAULT_ORDER_SLOW_ACK_COUNT ?? Number.POSITIVE_INFINITY;
-  const view = (o: OrderView) => toProtoOrder(o, new Date(), config.stalledAfterMs);
+  const hideWaiting = faults.UNSAFE_ORDER_NO_WAITING_STATUS ?? false;
+  const view = (o: OrderView) => toProtoOrder(o, new Date(), config.stalledAfterMs, hideWaiting);
 
   return {
     placeOrder: (call, callback) =>
@@ -154,8 +155,8 @@ const STATUS = {
   CANCELLED: OrderStatus.CANCELLED,
 } as const;
 
-export function toProtoOrder(o: OrderView, now: Date, stalledAfterMs: number): Order {
-  const waiting = o.status === "PENDING" && o.waitingSince ? o.waitingSince : undefined;
+export function toProtoOrder(o: OrderView, now: Date, stalledAfterMs: number, hideWaiting = false): Order {
+  const waiting = o.status === "PENDING" && o.waitingSince && !hideWaiting ? o.waitingSince : undefined;
   return create(OrderSchema, {
     orderId: o.id,
     customerId: o.customerId,

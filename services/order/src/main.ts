@@ -20,7 +20,9 @@ const booted = requireNats(
   }),
 );
 const { db, logger, nc, registry, pool } = booted;
-const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs);
+const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
+  waitingStatus: !config.faults.UNSAFE_ORDER_NO_WAITING_STATUS,
+});
 const { grpcServer, opsServer } = buildApp({
   db,
   logger,

@@ -6,8 +6,21 @@
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 
-export function createOrderMetrics(registry: Registry, pool: pg.Pool, stalledAfterMs: number) {
+export function createOrderMetrics(
+  registry: Registry,
+  pool: pg.Pool,
+  stalledAfterMs: number,
+  { waitingStatus = true }: { waitingStatus?: boolean } = {},
+) {
   const registers = [registry];
+  const ordersPlaced = new Counter({
+    name: "orders_place_order_total",
+    help: "PlaceOrder calls that succeeded, by outcome: placed (a new order) or replayed (the key's existing order)",
+    labelNames: ["outcome"],
+    registers,
+  });
+  // UNSAFE_ORDER_NO_WAITING_STATUS: the publisher side without its view of where orders wait.
+  if (!waitingStatus) return { registry, ordersPlaced };
   const pendingByStep = async () => {
     const { rows } = await pool.query<{ waiting_on: string; pending: string; stalled: string }>(
       `SELECT coalesce(waiting_on, 'unknown') AS waiting_on, count(*) AS pending,
@@ -37,15 +50,7 @@ export function createOrderMetrics(registry: Registry, pool: pg.Pool, stalledAft
       for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.stalled));
     },
   });
-  return {
-    registry,
-    ordersPlaced: new Counter({
-      name: "orders_place_order_total",
-      help: "PlaceOrder calls that succeeded, by outcome: placed (a new order) or replayed (the key's existing order)",
-      labelNames: ["outcome"],
-      registers,
-    }),
-  };
+  return { registry, ordersPlaced };
 }
 
 export type OrderMetrics = ReturnType<typeof createOrderMetrics>;

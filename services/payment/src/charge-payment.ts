@@ -7,12 +7,24 @@
 import { randomUUID } from "node:crypto";
 import { EVENTS, type StockReserved, type StockReservedSchema } from "@orderflow/contracts";
 import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import { sql } from "drizzle-orm";
 import { charges, outbox } from "./db/schema.js";
 import type { PaymentProvider } from "./payment-provider.js";
 
 type Tx = HandlerContext<typeof StockReservedSchema>["tx"];
 
-export async function chargePayment(tx: Tx, event: StockReserved, provider: PaymentProvider): Promise<void> {
+export interface ChargeOptions {
+  /** FAULT_PAYMENT_SLOW_DB_MS: a slow downstream query inside the transaction. */
+  slowDbMs?: number;
+}
+
+export async function chargePayment(
+  tx: Tx,
+  event: StockReserved,
+  provider: PaymentProvider,
+  options: ChargeOptions = {},
+): Promise<void> {
+  if (options.slowDbMs) await tx.execute(sql`SELECT pg_sleep(${options.slowDbMs / 1000})`);
   const amountCents = Number(event.totalCents);
   const result = await provider.charge({ orderId: event.orderId, paymentToken: event.paymentToken, amountCents });
   const id = randomUUID();

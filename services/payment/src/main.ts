@@ -23,7 +23,8 @@ await runEventService(booted, {
   service: "payment",
   schema: "payments",
   inbox,
-  subscriptions: [onStockReserved(simulatedProvider())],
+  subscriptions: [onStockReserved(simulatedProvider(), { slowDbMs: config.faults.FAULT_PAYMENT_SLOW_DB_MS })],
   config,
+  unsafe: config.faults.UNSAFE_PAYMENT_DARK_CONSUMER ? { disableInProgressAcks: true, disableTelemetry: true } : {},
   startInfo: { faults: config.faults },
 });

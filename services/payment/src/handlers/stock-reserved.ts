@@ -1,13 +1,13 @@
 import { EVENTS, StockReservedSchema } from "@orderflow/contracts";
 import { subscribe } from "@orderflow/messaging";
-import { chargePayment } from "../charge-payment.js";
+import { type ChargeOptions, chargePayment } from "../charge-payment.js";
 import type { PaymentProvider } from "../payment-provider.js";
 
-export function onStockReserved(provider: PaymentProvider) {
+export function onStockReserved(provider: PaymentProvider, options: ChargeOptions = {}) {
   return subscribe({
     durable: "payment-stock-reserved",
     subject: EVENTS.stockReserved.subject,
     schema: StockReservedSchema,
-    handler: ({ tx, event }) => chargePayment(tx, event, provider),
+    handler: ({ tx, event }) => chargePayment(tx, event, provider, options),
   });
 }
