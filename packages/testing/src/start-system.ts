@@ -96,7 +96,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           OTEL_BSP_SCHEDULE_DELAY: "100",
           ...(name === "order" ? { GRPC_PORT: String(grpcPort) } : {}),
           ...(name === "gateway"
-            ? { PORT: String(ports.gateway), ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}` }
+            ? {
+                PORT: String(ports.gateway),
+                ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}`,
+                // Every test client is 127.0.0.1: one shared, generous limit.
+                RATE_LIMIT_MAX: "1000000",
+              }
             : {}),
           ...options.env?.[name],
         };

@@ -1,4 +1,6 @@
 /** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
+
+import rateLimit from "@fastify/rate-limit";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -13,6 +15,8 @@ export interface GatewayDeps {
   orders: OrderClient;
   inventory: InventoryClient;
   bodyLimitBytes: number;
+  /** Requests per client and window on /api routes; unlimited when absent. */
+  rateLimit?: { max: number; windowMs: number };
   registry?: Registry;
 }
 
@@ -59,10 +63,20 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     }),
   );
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async () => ({ status: "ready" }));
-  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  orderRoutes(app, deps.orders);
-  inventoryRoutes(app, deps.inventory);
+  const unlimited = { config: { rateLimit: false } };
+  app.get("/healthz", unlimited, async () => ({ status: "ok" }));
+  app.get("/readyz", unlimited, async () => ({ status: "ready" }));
+  app.get("/metrics", unlimited, async (_req, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+  // The API behind a per-client rate limit (429 problem+json with Retry-After);
+  // health, readiness and metrics stay outside it.
+  if (deps.rateLimit) {
+    app.register(rateLimit, { max: deps.rateLimit.max, timeWindow: deps.rateLimit.windowMs });
+  }
+  app.register(async (api) => {
+    orderRoutes(api, deps.orders);
+    inventoryRoutes(api, deps.inventory);
+  });
   return app;
 }

@@ -54,6 +54,18 @@ export const gatewaySettings = {
     default: 1000,
     parse: parse.integer(10, 60_000),
   },
+  rateLimitMax: {
+    env: "RATE_LIMIT_MAX",
+    description: "requests one client (IP) may make to /api per RATE_LIMIT_WINDOW_MS; more get 429",
+    default: 600,
+    parse: parse.integer(1, 10_000_000),
+  },
+  rateLimitWindowMs: {
+    env: "RATE_LIMIT_WINDOW_MS",
+    description: "the rate limit's window",
+    default: 60_000,
+    parse: parse.integer(100, 3_600_000),
+  },
   bodyLimitBytes: {
     env: "BODY_LIMIT_BYTES",
     description: "largest request body accepted; larger ones get 413",

@@ -22,7 +22,14 @@ const nc = await connectNats({
   pass: config.natsPassword,
 });
 const inventory = createInventoryClient(nc, config.inventoryQueryTimeoutMs);
-const app = buildApp({ logger, orders, inventory, bodyLimitBytes: config.bodyLimitBytes, registry });
+const app = buildApp({
+  logger,
+  orders,
+  inventory,
+  bodyLimitBytes: config.bodyLimitBytes,
+  rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs },
+  registry,
+});
 
 await app.listen({ host: config.host, port: config.port });
 logger.info(

@@ -260,4 +260,30 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       deadClient.close();
     }
   });
+
+  it("when a client exceeds the rate limit, then 429 problem+json with Retry-After, and health checks stay open", async () => {
+    const logger = createLogger({ service: "gateway", level: "silent" });
+    const limited = buildApp({
+      logger,
+      orders,
+      inventory,
+      bodyLimitBytes: 65_536,
+      rateLimit: { max: 3, windowMs: 60_000 },
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push((await limited.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}` })).statusCode);
+      }
+      assert.deepEqual(statuses, [404, 404, 404, 429]);
+      const res = await limited.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}` });
+      assert.equal(res.statusCode, 429);
+      assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
+      assert.ok(Number(res.headers["retry-after"]) > 0);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await limited.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+    } finally {
+      await limited.close();
+    }
+  });
 });
