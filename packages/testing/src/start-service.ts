@@ -22,6 +22,8 @@ export interface ServiceProcessOptions {
   readyTimeoutMs?: number;
   /** A file that receives every line, for reading after a failed run. */
   logFile?: string;
+  /** Called with every line as it arrives (the local run prints them). */
+  onLine?: (line: string) => void;
 }
 
 export interface ServiceProcess {
@@ -65,6 +67,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     partial.text = parts.pop() ?? "";
     for (const line of parts) {
       lines.push(line);
+      options.onLine?.(line);
       if (options.logFile) appendFileSync(options.logFile, `${line}\n`);
     }
   };

@@ -1,0 +1,97 @@
+/**
+ * The README's run command without Docker, as a user runs it: `pnpm start`
+ * serves the gateway, `pnpm demo` places three orders (confirmed, out of
+ * stock, declined), and Ctrl-C (SIGINT) stops everything cleanly.
+ * Here it is given the harness's database and nats-server, and shifted ports.
+ *
+ *   pnpm e2e local-run
+ */
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import {
+  baseEnv,
+  createTestDatabase,
+  type NatsServerHandle,
+  REPO_ROOT,
+  startNatsServer,
+  type TestDatabase,
+  waitFor,
+} from "@orderflow/testing";
+
+describe("local-run", () => {
+  let nats: NatsServerHandle;
+  let database: TestDatabase;
+  before(async () => {
+    nats = await startNatsServer();
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await nats?.stop();
+    await database?.drop();
+  });
+
+  it("when pnpm start runs, then the gateway serves, the demo's three orders end as expected, and Ctrl-C stops it all", async (t) => {
+    const offset = 1000 + Math.floor(Math.random() * 9000);
+    const run = spawn(process.execPath, ["--conditions=development", "--import", "tsx", "scripts/run-local.ts"], {
+      cwd: REPO_ROOT,
+      env: {
+        ...baseEnv(),
+        DATABASE_URL: database.url,
+        NATS_URL: nats.url,
+        PORT_OFFSET: String(offset),
+        OTEL_SDK_DISABLED: "true",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    run.stdout.on("data", (d) => (output += d));
+    run.stderr.on("data", (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => run.once("exit", (code) => resolve(code)));
+    try {
+      await waitFor(
+        "the run to be up",
+        () => {
+          if (run.exitCode !== null) throw new Error(`pnpm start exited (${run.exitCode}):\n${output.slice(-2000)}`);
+          return output.includes("orderflow is running");
+        },
+        { timeoutMs: 60_000 },
+      );
+      assert.match(
+        output,
+        new RegExp(`gateway \\(HTTP API\\)\\s+http://127\\.0\\.0\\.1:${8080 + offset}`),
+        "it prints the URLs",
+      );
+
+      // Not spawnSync: the event loop must keep reading pnpm start's output meanwhile.
+      const demo = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
+        cwd: REPO_ROOT,
+        env: { ...baseEnv(), GATEWAY_URL: `http://127.0.0.1:${8080 + offset}` },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      t.diagnostic(
+        demo.stdout
+          .trim()
+          .split("\n")
+          .filter((l: string) => /^\d\./.test(l))
+          .join(" | "),
+      );
+      assert.match(demo.stdout, /1\. .* is CONFIRMED/);
+      assert.match(demo.stdout, /2\. .* is CANCELLED \(out of stock: LT-001/);
+      assert.match(demo.stdout, /3\. .* is CANCELLED \(payment declined: card declined\)/);
+      assert.match(
+        output,
+        /order\s+.*INFO\s+order placed/,
+        "the services' logs are interleaved, one readable line each",
+      );
+    } finally {
+      run.kill("SIGINT");
+    }
+    assert.equal(await exited, 0, "Ctrl-C stops it with exit code 0");
+    for (const service of ["order", "inventory", "payment", "notification", "gateway"]) {
+      assert.match(output, new RegExp(`${service}\\s*\\S*\\s+INFO\\s+stopped`), `${service} stopped gracefully`);
+    }
+  });
+});

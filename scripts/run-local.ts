@@ -1,0 +1,182 @@
+/**
+ * pnpm start: the whole system on this machine, without Docker.
+ *
+ * - Postgres: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one
+ *   answers (database "orderflow", created if missing); else a private one
+ *   started from the installed binaries (initdb + pg_ctl) under .tmp/local.
+ * - NATS: NATS_URL if set; else 127.0.0.1:4222 if it answers; else nats-server
+ *   with JetStream started here (store under .tmp/local).
+ * - The five services as separate processes (each migrates its own schema;
+ *   inventory seeds the catalogue), their logs interleaved and readable.
+ * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
+ *
+ * Ports: gateway 8080, order gRPC 50051, ops 8081-8084; PORT_OFFSET shifts them all.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import pg from "pg";
+import { createServiceProcess, REPO_ROOT, type ServiceProcess, waitFor } from "../packages/testing/src/index.js";
+
+const offset = Number(process.env.PORT_OFFSET ?? 0);
+if (!Number.isInteger(offset) || offset < 0 || 50051 + offset > 65535) {
+  console.error(`PORT_OFFSET=${process.env.PORT_OFFSET}: expected a whole number from 0 to ${65535 - 50051}`);
+  process.exit(2);
+}
+const port = (p: number) => p + offset;
+const LOCAL = join(REPO_ROOT, ".tmp", "local");
+const started: { name: string; stop: () => Promise<void> | void }[] = [];
+
+const colour = { order: 33, inventory: 36, payment: 35, notification: 32, gateway: 34 } as const;
+function print(service: keyof typeof colour, line: string) {
+  const tag = `\x1b[${colour[service]}m${service.padEnd(12)}\x1b[0m`;
+  try {
+    const { time, level, msg, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const keep = Object.entries(rest)
+      .filter(([k]) => !["traceFlags", "spanId", "reqId"].includes(k))
+      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
+      .join(" ");
+    const lvl = String(level).toUpperCase().padEnd(5);
+    console.log(`${String(time).slice(11, 23)} ${tag} ${lvl} ${msg} \x1b[2m${keep}\x1b[0m`);
+  } catch {
+    console.log(`${tag} ${line}`);
+  }
+}
+
+const reachable = (host: string, p: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(p, host);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+
+function pgBin(name: string): string {
+  const dirs = existsSync("/usr/lib/postgresql")
+    ? readdirSync("/usr/lib/postgresql").map((v) => `/usr/lib/postgresql/${v}/bin`)
+    : [];
+  const found = dirs.map((d) => join(d, name)).find((f) => existsSync(f));
+  return found ?? name;
+}
+
+async function postgres(): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  if (!(await reachable("127.0.0.1", 5432))) {
+    const dir = join(LOCAL, "postgres");
+    const asPostgres = process.getuid?.() === 0; // initdb refuses to run as root
+    const run = (bin: string, args: string[]) =>
+      execFileSync(
+        asPostgres ? "runuser" : pgBin(bin),
+        asPostgres ? ["-u", "postgres", "--", pgBin(bin), ...args] : args,
+        {
+          stdio: "inherit",
+        },
+      );
+    if (!existsSync(join(dir, "PG_VERSION"))) {
+      mkdirSync(dir, { recursive: true });
+      if (asPostgres) execFileSync("chown", ["-R", "postgres", LOCAL]);
+      run("initdb", ["-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+    }
+    run("pg_ctl", [
+      "-D",
+      dir,
+      "-l",
+      join(dir, "server.log"),
+      "-o",
+      "-p 5432 -c listen_addresses=127.0.0.1 -k /tmp",
+      "-w",
+      "start",
+    ]);
+    started.push({
+      name: "postgres",
+      stop: () => {
+        run("pg_ctl", ["-D", dir, "-m", "fast", "-w", "stop"]);
+      },
+    });
+  }
+  const admin = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+  await admin.connect();
+  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'orderflow'");
+  if (exists.rowCount === 0) await admin.query("CREATE DATABASE orderflow");
+  await admin.end();
+  return "postgres://postgres@127.0.0.1:5432/orderflow";
+}
+
+async function nats(): Promise<string> {
+  if (process.env.NATS_URL) return process.env.NATS_URL;
+  if (!(await reachable("127.0.0.1", 4222))) {
+    mkdirSync(join(LOCAL, "nats"), { recursive: true });
+    const child: ChildProcess = spawn(
+      "nats-server",
+      ["-js", "-a", "127.0.0.1", "-p", "4222", "-sd", join(LOCAL, "nats")],
+      {
+        stdio: "ignore",
+      },
+    );
+    started.push({ name: "nats-server", stop: () => void child.kill("SIGTERM") });
+    await waitFor("nats-server", () => reachable("127.0.0.1", 4222));
+  }
+  return "nats://127.0.0.1:4222";
+}
+
+const databaseUrl = await postgres();
+const natsUrl = await nats();
+const common = {
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  NODE_ENV: process.env.NODE_ENV ?? "development",
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+  DATABASE_URL: databaseUrl,
+  NATS_URL: natsUrl,
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("OTEL_"))),
+};
+const services: [keyof typeof colour, Record<string, string>, number][] = [
+  ["order", { GRPC_PORT: String(port(50051)), HTTP_PORT: String(port(8081)) }, port(8081)],
+  ["inventory", { HTTP_PORT: String(port(8082)) }, port(8082)],
+  ["payment", { HTTP_PORT: String(port(8083)) }, port(8083)],
+  ["notification", { HTTP_PORT: String(port(8084)) }, port(8084)],
+  ["gateway", { PORT: String(port(8080)), ORDER_GRPC_ADDRESS: `127.0.0.1:${port(50051)}` }, port(8080)],
+];
+const processes: ServiceProcess[] = services.map(([name, env, readyPort]) =>
+  createServiceProcess({
+    service: name,
+    env: { ...common, ...env, OTEL_SERVICE_NAME: name } as Record<string, string>,
+    readyUrl: `http://127.0.0.1:${readyPort}/readyz`,
+    onLine: (line) => print(name, line),
+  }),
+);
+
+let stopping = false;
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nstopping the services ...");
+  await Promise.allSettled(processes.map((p) => p.stop(15_000)));
+  for (const s of started.reverse()) {
+    console.log(`stopping ${s.name} ...`);
+    await s.stop();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+try {
+  await Promise.all(processes.map((p) => p.start()));
+} catch (err) {
+  console.error(`a service did not start: ${(err as Error).message}`);
+  await stopAll(1);
+}
+console.log(`
+  orderflow is running
+    gateway (HTTP API)   http://127.0.0.1:${port(8080)}   e.g. curl http://127.0.0.1:${port(8080)}/api/v1/inventory
+    order gRPC           127.0.0.1:${port(50051)}
+    metrics              http://127.0.0.1:${port(8081)}/metrics (order) ... ${port(8084)} (notification), ${port(8080)}/metrics (gateway)
+    traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"} (Jaeger UI http://127.0.0.1:16686 when running)
+    Postgres             ${databaseUrl}
+    NATS                 ${natsUrl}
+  Try it: pnpm demo      Stop: Ctrl-C
+`);
