@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "@orderflow/messaging";
-import { type System, startSystem, waitFor } from "@orderflow/testing";
+import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { sample, scrape } from "./support/metrics.js";
 import { assertCompletedOnce } from "./support/orders.js";
@@ -44,7 +44,12 @@ async function placeWhileSlow(system: System, count: number): Promise<string[]> 
 }
 
 async function paymentConsumerInfo(system: System) {
-  const nc = await connectNats({ url: system.nats.url, name: "dark-failure-test" });
+  const nc = await connectNats({
+    url: system.nats.url,
+    name: "dark-failure-test",
+    user: NATS_USERS.operator.user,
+    pass: NATS_USERS.operator.password,
+  });
   try {
     return await (await jetstreamManager(nc)).consumers.info("INVENTORY", PAYMENT.consumer);
   } finally {

@@ -33,7 +33,8 @@ describe("local-run", () => {
   });
 
   it("when pnpm start runs, then the gateway serves, the demo's three orders end as expected, and Ctrl-C stops it all", async (t) => {
-    const offset = 1000 + Math.floor(Math.random() * 9000);
+    // Small offsets: ports above 32768 may be taken by outgoing connections' ephemeral ports.
+    const offset = 100 + Math.floor(Math.random() * 800);
     const run = spawn(process.execPath, ["--conditions=development", "--import", "tsx", "scripts/run-local.ts"], {
       cwd: REPO_ROOT,
       env: {
@@ -50,14 +51,13 @@ describe("local-run", () => {
     run.stderr.on("data", (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => run.once("exit", (code) => resolve(code)));
     try {
-      await waitFor(
-        "the run to be up",
-        () => {
-          if (run.exitCode !== null) throw new Error(`pnpm start exited (${run.exitCode}):\n${output.slice(-2000)}`);
-          return output.includes("orderflow is running");
-        },
-        { timeoutMs: 60_000 },
-      );
+      await Promise.race([
+        waitFor("the run to be up", () => output.includes("orderflow is running"), { timeoutMs: 60_000 }),
+        exited.then((code) => {
+          const why = output.split("\n").filter((l) => /did not start|rror/.test(l));
+          throw new Error(`pnpm start exited (${code}) before it was up:\n${why.slice(0, 10).join("\n")}`);
+        }),
+      ]);
       assert.match(
         output,
         new RegExp(`gateway \\(HTTP API\\)\\s+http://127\\.0\\.0\\.1:${8080 + offset}`),

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { jetstream } from "@nats-io/jetstream";
 import { connectNats } from "@orderflow/messaging";
-import { type System, startSystem, waitFor } from "@orderflow/testing";
+import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
 import { getStock, notified, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { dlq, listDeadLetters } from "./support/dlq.js";
@@ -29,7 +29,12 @@ describe("poison-message", () => {
 
   it("when poison messages arrive, then they are dead-lettered after bounded attempts, the others flow, and a redrive after the fix processes one once", async (t) => {
     // 1. A malformed event, published straight to the stream.
-    const nc = await connectNats({ url: system.nats.url, name: "poison-test" });
+    const nc = await connectNats({
+      url: system.nats.url,
+      name: "poison-test",
+      user: NATS_USERS.operator.user,
+      pass: NATS_USERS.operator.password,
+    });
     const garbageId = randomUUID();
     await jetstream(nc).publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), { msgID: garbageId });
     await nc.close();

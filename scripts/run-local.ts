@@ -4,8 +4,11 @@
  * - Postgres: DATABASE_URL if set; else the server on 127.0.0.1:5432 if one
  *   answers (database "orderflow", created if missing); else a private one
  *   started from the installed binaries (initdb + pg_ctl) under .tmp/local.
- * - NATS: NATS_URL if set; else 127.0.0.1:4222 if it answers; else nats-server
- *   with JetStream started here (store under .tmp/local).
+ *   Each service then connects as its own role (infra/postgres/roles.sql, applied
+ *   here when the URL's user may; otherwise all use DATABASE_URL's user).
+ * - NATS: NATS_URL if set (as given); else nats-server with JetStream started
+ *   here, with the per-service users of infra/nats/users.conf, on 4222 or, when
+ *   that is taken, a free port (store under .tmp/local).
  * - The five services as separate processes (each migrates its own schema;
  *   inventory seeds the catalogue), their logs interleaved and readable.
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
@@ -13,11 +16,22 @@
  * Ports: gateway 8080, order gRPC 50051, ops 8081-8084; PORT_OFFSET shifts them all.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
-import { createServiceProcess, REPO_ROOT, type ServiceProcess, waitFor } from "../packages/testing/src/index.js";
+import {
+  applyRoles,
+  createServiceProcess,
+  freePort,
+  NATS_USERS,
+  NATS_USERS_CONF,
+  type PG_ROLES,
+  REPO_ROOT,
+  type ServiceProcess,
+  urlAsRole,
+  waitFor,
+} from "../packages/testing/src/index.js";
 
 const offset = Number(process.env.PORT_OFFSET ?? 0);
 if (!Number.isInteger(offset) || offset < 0 || 50051 + offset > 65535) {
@@ -105,47 +119,66 @@ async function postgres(): Promise<string> {
   return "postgres://postgres@127.0.0.1:5432/orderflow";
 }
 
-async function nats(): Promise<string> {
-  if (process.env.NATS_URL) return process.env.NATS_URL;
-  if (!(await reachable("127.0.0.1", 4222))) {
-    mkdirSync(join(LOCAL, "nats"), { recursive: true });
-    const child: ChildProcess = spawn(
-      "nats-server",
-      ["-js", "-a", "127.0.0.1", "-p", "4222", "-sd", join(LOCAL, "nats")],
-      {
-        stdio: "ignore",
-      },
+async function nats(): Promise<{ url: string; withUsers: boolean }> {
+  if (process.env.NATS_URL) return { url: process.env.NATS_URL, withUsers: false };
+  const natsPort = (await reachable("127.0.0.1", 4222)) ? await freePort() : 4222;
+  mkdirSync(join(LOCAL, "nats"), { recursive: true });
+  const conf = join(LOCAL, "nats", "nats.conf");
+  writeFileSync(
+    conf,
+    // nats-server resolves `include` relative to the including file: inline the users instead.
+    `host: 127.0.0.1\nport: ${natsPort}\njetstream { store_dir: "${join(LOCAL, "nats", "js")}" }\n${readFileSync(NATS_USERS_CONF, "utf8")}`,
+  );
+  const child: ChildProcess = spawn("nats-server", ["-c", conf], { stdio: "ignore" });
+  started.push({ name: "nats-server", stop: () => void child.kill("SIGTERM") });
+  await waitFor("nats-server", () => reachable("127.0.0.1", natsPort));
+  return { url: `nats://127.0.0.1:${natsPort}`, withUsers: true };
+}
+
+/** Each service's own role, where the roles could be created; else the given URL for all. */
+async function serviceDatabaseUrls(url: string): Promise<(service: keyof typeof PG_ROLES) => string> {
+  try {
+    await applyRoles(url);
+    return (service) => urlAsRole(url, service);
+  } catch (err) {
+    console.warn(
+      `could not create the per-service roles (${(err as Error).message}); every service uses DATABASE_URL's user`,
     );
-    started.push({ name: "nats-server", stop: () => void child.kill("SIGTERM") });
-    await waitFor("nats-server", () => reachable("127.0.0.1", 4222));
+    return () => url;
   }
-  return "nats://127.0.0.1:4222";
 }
 
 const databaseUrl = await postgres();
-const natsUrl = await nats();
+const databaseUrlOf = await serviceDatabaseUrls(databaseUrl);
+const { url: natsUrl, withUsers } = await nats();
+const natsUser = (service: keyof typeof NATS_USERS) =>
+  withUsers ? { NATS_USER: NATS_USERS[service].user, NATS_PASSWORD: NATS_USERS[service].password } : {};
 const common = {
   PATH: process.env.PATH ?? "",
   HOME: process.env.HOME ?? "",
   NODE_ENV: process.env.NODE_ENV ?? "development",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-  DATABASE_URL: databaseUrl,
   NATS_URL: natsUrl,
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("OTEL_"))),
 };
 const services: [keyof typeof colour, Record<string, string>, number][] = [
-  ["order", { GRPC_PORT: String(port(50051)), HTTP_PORT: String(port(8081)) }, port(8081)],
-  ["inventory", { HTTP_PORT: String(port(8082)) }, port(8082)],
-  ["payment", { HTTP_PORT: String(port(8083)) }, port(8083)],
-  ["notification", { HTTP_PORT: String(port(8084)) }, port(8084)],
+  [
+    "order",
+    { GRPC_PORT: String(port(50051)), HTTP_PORT: String(port(8081)), DATABASE_URL: databaseUrlOf("order") },
+    port(8081),
+  ],
+  ["inventory", { HTTP_PORT: String(port(8082)), DATABASE_URL: databaseUrlOf("inventory") }, port(8082)],
+  ["payment", { HTTP_PORT: String(port(8083)), DATABASE_URL: databaseUrlOf("payment") }, port(8083)],
+  ["notification", { HTTP_PORT: String(port(8084)), DATABASE_URL: databaseUrlOf("notification") }, port(8084)],
   ["gateway", { PORT: String(port(8080)), ORDER_GRPC_ADDRESS: `127.0.0.1:${port(50051)}` }, port(8080)],
 ];
 const processes: ServiceProcess[] = services.map(([name, env, readyPort]) =>
   createServiceProcess({
     service: name,
-    env: { ...common, ...env, OTEL_SERVICE_NAME: name } as Record<string, string>,
+    env: { ...common, ...natsUser(name), ...env, OTEL_SERVICE_NAME: name } as Record<string, string>,
     readyUrl: `http://127.0.0.1:${readyPort}/readyz`,
     onLine: (line) => print(name, line),
+    ownProcessGroup: true,
   }),
 );
 
@@ -176,7 +209,7 @@ console.log(`
     order gRPC           127.0.0.1:${port(50051)}
     metrics              http://127.0.0.1:${port(8081)}/metrics (order) ... ${port(8084)} (notification), ${port(8080)}/metrics (gateway)
     traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"} (Jaeger UI http://127.0.0.1:16686 when running)
-    Postgres             ${databaseUrl}
-    NATS                 ${natsUrl}
+    Postgres             ${databaseUrl} (each service as its own role)
+    NATS                 ${natsUrl}${withUsers ? " (each service as its own user; the dlq command: NATS_USER=operator NATS_PASSWORD=operator-dev-password)" : ""}
   Try it: pnpm demo      Stop: Ctrl-C
 `);

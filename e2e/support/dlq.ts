@@ -1,12 +1,22 @@
 /** Runs the documented `dlq` command (packages/messaging/src/dlq-cli.ts) as a separate process. */
 import { spawnSync } from "node:child_process";
-import { baseEnv, REPO_ROOT } from "@orderflow/testing";
+import { baseEnv, NATS_USERS, REPO_ROOT } from "@orderflow/testing";
 
 export function dlq(natsUrl: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(
     process.execPath,
     ["--conditions=development", "--import", "tsx", "packages/messaging/src/dlq-cli.ts", ...args],
-    { cwd: REPO_ROOT, env: { ...baseEnv(), NATS_URL: natsUrl }, encoding: "utf8", timeout: 30_000 },
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...baseEnv(),
+        NATS_URL: natsUrl,
+        NATS_USER: NATS_USERS.operator.user,
+        NATS_PASSWORD: NATS_USERS.operator.password,
+      },
+      encoding: "utf8",
+      timeout: 30_000,
+    },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

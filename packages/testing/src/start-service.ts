@@ -24,6 +24,11 @@ export interface ServiceProcessOptions {
   logFile?: string;
   /** Called with every line as it arrives (the local run prints them). */
   onLine?: (line: string) => void;
+  /**
+   * Run in a process group of its own, so that a terminal's Ctrl-C reaches only
+   * the parent, which then stops the service once, in order (the local run).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface ServiceProcess {
@@ -105,6 +110,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
           cwd: REPO_ROOT,
           env: options.env,
           stdio: ["ignore", "pipe", "pipe"],
+          detached: options.ownProcessGroup ?? false,
         },
       );
       child = proc;

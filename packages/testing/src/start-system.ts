@@ -4,10 +4,12 @@
  * as in production. `stop()` tears everything down; call it from `after()` so
  * it runs also when a test fails.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "./create-test-database.js";
 import { freePort } from "./free-port.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
+import { applyRoles, NATS_USERS, NATS_USERS_CONF, urlAsRole } from "./service-credentials.js";
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
 
@@ -24,6 +26,7 @@ export interface SystemOptions {
 }
 
 export interface System {
+  /** nats-server with the per-service users; connect as NATS_USERS.operator to inspect it. */
   nats: NatsServerHandle;
   /** Every span the services exported (OTLP/HTTP JSON). */
   traces: OtlpReceiver;
@@ -42,12 +45,19 @@ export interface System {
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const runId = `${Date.now().toString(36)}`;
-  const nats = await startNatsServer();
+  // The same users and permissions as docker compose: each service its own NATS user.
+  // (inlined: nats-server resolves `include` relative to the including file)
+  const nats = await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
   const traces = await startOtlpReceiver();
-  const database = await createTestDatabase().catch(async (err) => {
-    await nats.stop();
-    throw err;
-  });
+  const database = await createTestDatabase()
+    .then(async (db) => {
+      await applyRoles(db.url); // each service connects as its own role
+      return db;
+    })
+    .catch(async (err) => {
+      await nats.stop();
+      throw err;
+    });
   const processes = new Map<string, ServiceProcess>();
   const system: System = {
     nats,
@@ -85,8 +95,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         const grpcPort = n === 1 ? ports.orderGrpc : await freePort();
         const env: Record<string, string> = {
           ...baseEnv(),
-          DATABASE_URL: database.url,
+          ...(name === "gateway" ? {} : { DATABASE_URL: urlAsRole(database.url, name) }),
           NATS_URL: nats.url,
+          NATS_USER: NATS_USERS[name].user,
+          NATS_PASSWORD: NATS_USERS[name].password,
           HTTP_PORT: String(httpPort),
           // Wake-ups come from LISTEN/NOTIFY; a short poll keeps outage recovery quick in tests.
           OUTBOX_POLL_MS: "200",

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { INVENTORY_QUERIES } from "@orderflow/contracts";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
-import { type System, startSystem } from "@orderflow/testing";
+import { NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/app.js";
 import { createInventoryClient } from "../src/inventory-client.js";
@@ -22,7 +22,12 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
 
   before(async () => {
     system = await startSystem({ services: ["inventory"] });
-    nc = await connectNats({ url: system.nats.url, name: "gateway-test" });
+    nc = await connectNats({
+      url: system.nats.url,
+      name: "gateway-test",
+      user: NATS_USERS.operator.user,
+      pass: NATS_USERS.operator.password,
+    });
     const logger = createLogger({ service: "gateway", level: "silent" });
     gateway = buildApp({
       logger,

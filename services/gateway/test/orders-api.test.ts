@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
-import { freePort, type System, startSystem } from "@orderflow/testing";
+import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp } from "../src/app.js";
@@ -30,7 +30,12 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     system = await startSystem({ services: ["order"] });
     pool = new pg.Pool({ connectionString: system.database.url });
     const logger = createLogger({ service: "gateway", level: "warn" });
-    nc = await connectNats({ url: system.nats.url, name: "gateway-test" });
+    nc = await connectNats({
+      url: system.nats.url,
+      name: "gateway-test",
+      user: NATS_USERS.operator.user,
+      pass: NATS_USERS.operator.password,
+    });
     inventory = createInventoryClient(nc, 500);
     orders = createOrderClient(system.orderGrpcAddress, policy, logger);
     gateway = buildApp({ logger, orders, inventory, bodyLimitBytes: 65_536 });
