@@ -20,6 +20,8 @@ export interface ReceivedSpan {
 export interface OtlpReceiver {
   endpoint: string;
   spans: ReceivedSpan[];
+  /** Every export request, whatever its encoding (only JSON bodies become `spans`). */
+  requests: { path: string; contentType: string }[];
   stop(): Promise<void>;
 }
 
@@ -31,12 +33,14 @@ const attrs = (list: KeyValue[] = []) => Object.fromEntries(list.map((a) => [a.k
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const requests: OtlpReceiver["requests"] = [];
   const server = createServer((req, res) => {
+    requests.push({ path: req.url ?? "", contentType: String(req.headers["content-type"] ?? "") });
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
       try {
-        if (req.method === "POST" && req.url === "/v1/traces") {
+        if (req.method === "POST" && req.url === "/v1/traces" && req.headers["content-type"]?.includes("json")) {
           const payload = JSON.parse(body);
           for (const rs of payload.resourceSpans ?? []) {
             const service = String(attrs(rs.resource?.attributes)["service.name"] ?? "");
@@ -70,6 +74,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
+    requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -25,6 +25,11 @@ export interface ServiceProcessOptions {
   /** Called with every line as it arrives (the local run prints them). */
   onLine?: (line: string) => void;
   /**
+   * Run the compiled service (dist/main.js, as the Docker image does) instead
+   * of its TypeScript sources; needs `pnpm build` first.
+   */
+  built?: boolean;
+  /**
    * Run in a process group of its own, so that a terminal's Ctrl-C reaches only
    * the parent, which then stops the service once, in order (the local run).
    */
@@ -103,16 +108,15 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       const entry = join(REPO_ROOT, "services", options.service, "src", "main.ts");
       // OpenTelemetry's loader hook must be registered before the service's modules load.
       const telemetry = join(REPO_ROOT, "packages", "telemetry", "src", "register.ts");
-      const proc = spawn(
-        process.execPath,
-        ["--conditions=development", "--import", "tsx", "--import", telemetry, entry],
-        {
-          cwd: REPO_ROOT,
-          env: options.env,
-          stdio: ["ignore", "pipe", "pipe"],
-          detached: options.ownProcessGroup ?? false,
-        },
-      );
+      const args = options.built
+        ? ["--import", "@orderflow/telemetry/register", "dist/main.js"]
+        : ["--conditions=development", "--import", "tsx", "--import", telemetry, entry];
+      const proc = spawn(process.execPath, args, {
+        cwd: options.built ? join(REPO_ROOT, "services", options.service) : REPO_ROOT,
+        env: options.env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: options.ownProcessGroup ?? false,
+      });
       child = proc;
       const out = { text: "" };
       const err = { text: "" };

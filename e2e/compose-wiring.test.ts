@@ -1,0 +1,168 @@
+/**
+ * docker-compose.yml, proven without a Docker engine: every service is started
+ * from its build (dist/, the image's command) with exactly the environment
+ * compose gives it (plus the image's NODE_ENV=production), with compose's host
+ * names mapped to loopback and its ports to free ones. Postgres gets the
+ * compose init script (infra/postgres/roles.sql), nats-server the compose
+ * users (infra/nats/users.conf). Each becomes ready; an order completes.
+ *
+ *   pnpm e2e compose-wiring
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  applyRoles,
+  baseEnv,
+  createServiceProcess,
+  createTestDatabase,
+  freePort,
+  NATS_USERS_CONF,
+  type NatsServerHandle,
+  type OtlpReceiver,
+  REPO_ROOT,
+  ROLES_SQL,
+  type ServiceProcess,
+  startNatsServer,
+  startOtlpReceiver,
+  type TestDatabase,
+  waitFor,
+} from "@orderflow/testing";
+import { parse } from "yaml";
+import { notified, postOrder, waitForOrder } from "./support/api.js";
+
+const APP_SERVICES = ["order", "inventory", "payment", "notification", "gateway"] as const;
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, string>;
+  ports?: { target: number; published: number }[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+
+describe("compose-wiring", () => {
+  let compose: { services: Record<string, ComposeService> };
+  let nats: NatsServerHandle;
+  let database: TestDatabase;
+  let traces: OtlpReceiver;
+  const processes: ServiceProcess[] = [];
+
+  before(async () => {
+    // What compose itself resolves (anchors, defaults), and a check that it is valid.
+    compose = parse(
+      execFileSync("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: REPO_ROOT, encoding: "utf8" }),
+    );
+    execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], {
+      cwd: REPO_ROOT,
+      stdio: "inherit",
+    });
+    nats = await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
+    database = await createTestDatabase();
+    await applyRoles(database.url); // what compose's postgres runs from docker-entrypoint-initdb.d
+    traces = await startOtlpReceiver();
+  });
+  after(async () => {
+    await Promise.allSettled(processes.map((p) => p.stop(5000)));
+    await Promise.allSettled([nats?.stop(), database?.drop(), traces?.stop()]);
+  });
+
+  it("when compose's file is read, then it has the infrastructure, every service from one image, health-gated start-up, and matching credentials", () => {
+    for (const name of ["postgres", "nats", "jaeger", "prometheus", "grafana", ...APP_SERVICES]) {
+      assert.ok(compose.services[name], `service ${name}`);
+    }
+    const roles = readFileSync(ROLES_SQL, "utf8");
+    const users = readFileSync(NATS_USERS_CONF, "utf8");
+    for (const name of APP_SERVICES) {
+      const svc = compose.services[name]!;
+      assert.equal(svc.image, "orderflow:local", `${name} runs the one image`);
+      assert.ok(svc.healthcheck?.test.join(" ").includes("/readyz"), `${name} has a readiness healthcheck`);
+      assert.ok(
+        Object.values(svc.depends_on ?? {}).every((d) => d.condition === "service_healthy"),
+        `${name} waits for health`,
+      );
+      const env = svc.environment ?? {};
+      assert.equal(env.SERVICE, name);
+      assert.ok(
+        users.includes(`user: ${env.NATS_USER}, password: ${env.NATS_PASSWORD}`),
+        `${name}'s NATS user is in users.conf`,
+      );
+      if (env.DATABASE_URL) {
+        const url = new URL(env.DATABASE_URL);
+        assert.ok(roles.includes(`('${url.username}', '${url.password}'`), `${name}'s Postgres role is in roles.sql`);
+      }
+    }
+    // docker-compose 1.29 prints volumes as "source:target:mode"
+    const volumes = (compose.services.postgres as unknown as { volumes: unknown[] }).volumes.map((v) =>
+      typeof v === "string" ? v : `${(v as { source: string }).source}:${(v as { target: string }).target}`,
+    );
+    assert.ok(
+      volumes.some((v) => /infra\/postgres\/roles\.sql:\/docker-entrypoint-initdb\.d\//.test(v)),
+      "Postgres runs roles.sql at its first start",
+    );
+    const prometheus = readFileSync(join(REPO_ROOT, "infra", "prometheus", "prometheus.yml"), "utf8");
+    for (const name of APP_SERVICES) {
+      const port = compose.services[name]?.environment?.HTTP_PORT ?? compose.services[name]?.environment?.PORT;
+      assert.ok(prometheus.includes(`"${name}:${port}"`), `Prometheus scrapes ${name}:${port}`);
+    }
+  });
+
+  it("when every service starts with compose's environment, then each becomes ready and an order completes", async () => {
+    // Container ports of the app services -> free local ports; compose host names -> loopback.
+    const portMap = new Map<number, number>();
+    for (const name of APP_SERVICES) {
+      for (const p of compose.services[name]?.ports ?? []) portMap.set(p.target, await freePort());
+    }
+    const natsPort = new URL(nats.url).port;
+    const otlpPort = new URL(traces.endpoint).port;
+    const testDb = new URL(database.url);
+    const mapValue = (key: string, value: string): string => {
+      if (key === "DATABASE_URL") {
+        const url = new URL(value);
+        url.hostname = testDb.hostname;
+        url.port = testDb.port;
+        url.pathname = testDb.pathname;
+        return url.toString();
+      }
+      if (["PORT", "HTTP_PORT", "GRPC_PORT"].includes(key)) return String(portMap.get(Number(value)) ?? value);
+      return value
+        .replace(/\bnats:4222\b/, `127.0.0.1:${natsPort}`)
+        .replace(/\bjaeger:4318\b/, `127.0.0.1:${otlpPort}`)
+        .replace(
+          /\b(order|inventory|payment|notification|gateway):(\d+)\b/,
+          (_m, _h, p) => `127.0.0.1:${portMap.get(Number(p)) ?? p}`,
+        );
+    };
+
+    for (const name of APP_SERVICES) {
+      const svc = compose.services[name]!;
+      const env: Record<string, string> = { ...baseEnv(), NODE_ENV: "production" }; // NODE_ENV: the image's ENV
+      for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = mapValue(k, String(v));
+      const readyPort = Number(svc.healthcheck?.test.join(" ").match(/127\.0\.0\.1:(\d+)\/readyz/)?.[1]);
+      const proc = createServiceProcess({
+        service: name,
+        env,
+        built: true,
+        readyUrl: `http://127.0.0.1:${portMap.get(readyPort)}/readyz`,
+        logFile: join(REPO_ROOT, ".tmp", "e2e-logs", `compose-${Date.now().toString(36)}`, `${name}.log`),
+      });
+      processes.push(proc);
+    }
+    await Promise.all(processes.map((p) => p.start()));
+
+    const gatewayUrl = `http://127.0.0.1:${portMap.get(8080)}`;
+    const res = await postOrder(gatewayUrl, { customerId: "cust-compose", items: [{ sku: "KB-001", quantity: 1 }] });
+    assert.equal(res.status, 201);
+    await waitForOrder(gatewayUrl, res.body.orderId as string, (o) => o.status === "CONFIRMED" && notified(o));
+    // Spans reach the OTLP endpoint compose configures, as OTLP/HTTP protobuf (what Jaeger takes),
+    // within the SDK's default 5 s export interval.
+    await waitFor(
+      "an OTLP export",
+      () => traces.requests.some((r) => r.path === "/v1/traces" && r.contentType.includes("protobuf")),
+      { timeoutMs: 10_000 },
+    );
+  });
+});
