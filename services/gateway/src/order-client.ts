@@ -63,7 +63,10 @@ export function createOrderClient(
     callWithRetry(
       (attempt) => fn(attempt.deadline),
       policy,
-      (info) => logger.warn({ method, ...info, code: grpc.status[info.code] }, "order service call failed; retrying"),
+      (info) => {
+        retries?.inc({ method, code: grpc.status[info.code] });
+        logger.warn({ method, ...info, code: grpc.status[info.code] }, "order service call failed; retrying");
+      },
     );
   return {
     placeOrder: (request: PlaceOrderRequest | MessageInitShape<typeof PlaceOrderRequestSchema>) =>

@@ -12,9 +12,10 @@ import { connectNats } from "@orderflow/messaging";
 import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
+import { Registry } from "prom-client";
 import { buildApp } from "../src/app.js";
 import { createInventoryClient, type InventoryClient } from "../src/inventory-client.js";
-import { createOrderClient, type OrderClient } from "../src/order-client.js";
+import { createOrderClient, type OrderClient, orderRpcRetries } from "../src/order-client.js";
 
 const policy = { maxAttempts: 3, attemptTimeoutMs: 1000, baseBackoffMs: 20, maxBackoffMs: 50 };
 
@@ -246,8 +247,9 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
 
   it("when the order service is unreachable, then 503 after the retries, within the retry budget", async () => {
     const logger = createLogger({ service: "gateway", level: "silent" });
-    const deadClient = createOrderClient(`127.0.0.1:${await freePort()}`, policy, logger);
-    const deadGateway = buildApp({ logger, orders: deadClient, inventory, bodyLimitBytes: 65_536 });
+    const registry = new Registry();
+    const deadClient = createOrderClient(`127.0.0.1:${await freePort()}`, policy, logger, orderRpcRetries(registry));
+    const deadGateway = buildApp({ logger, orders: deadClient, inventory, bodyLimitBytes: 65_536, registry });
     try {
       const started = Date.now();
       const res = await deadGateway.inject({
@@ -260,6 +262,12 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       assert.equal(res.headers["retry-after"], "1");
       assert.equal(res.json().type, "/problems/order-service-unavailable");
       assert.ok(Date.now() - started < 3 * 1000 + 100, "answered within the retry budget");
+      const metrics = (await deadGateway.inject({ method: "GET", url: "/metrics" })).body;
+      assert.match(
+        metrics,
+        /gateway_order_rpc_retries_total\{method="PlaceOrder",code="UNAVAILABLE"\} 2/,
+        "both retries are counted",
+      );
     } finally {
       await deadGateway.close();
       deadClient.close();
