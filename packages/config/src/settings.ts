@@ -138,3 +138,20 @@ export const messagingSettings = {
     parse: parse.integer(10, 60_000),
   },
 } satisfies SettingsShape;
+
+/** The database and ops-port settings of a service that owns a schema; `httpPort` is its default ops port. */
+export function serviceSettings(httpPort: number) {
+  return {
+    databaseUrl: {
+      env: "DATABASE_URL",
+      description: "Postgres connection URL (the service's own role)",
+      parse: parse.url,
+    },
+    httpPort: {
+      env: "HTTP_PORT",
+      description: "port of /healthz, /readyz and /metrics",
+      default: httpPort,
+      parse: parse.integer(0, 65535),
+    },
+  } satisfies SettingsShape;
+}

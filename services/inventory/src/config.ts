@@ -1,16 +1,17 @@
 /** The only file of the inventory service that reads process.env. */
-import { commonSettings, messagingSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import {
+  commonSettings,
+  messagingSettings,
+  parse,
+  readFaultSwitches,
+  readSettings,
+  serviceSettings,
+} from "@orderflow/config";
 
 export const inventorySettings = {
   ...commonSettings,
   ...messagingSettings,
-  databaseUrl: { env: "DATABASE_URL", description: "Postgres connection URL", parse: parse.url },
-  httpPort: {
-    env: "HTTP_PORT",
-    description: "port of /healthz, /readyz and /metrics",
-    default: 8082,
-    parse: parse.integer(0, 65535),
-  },
+  ...serviceSettings(8082),
   seedCatalogue: {
     env: "SEED_CATALOGUE",
     description: "insert the demo catalogue at start-up (existing SKUs are left alone)",

@@ -1,10 +1,17 @@
 /** The only file of the order service that reads process.env. */
-import { commonSettings, messagingSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import {
+  commonSettings,
+  messagingSettings,
+  parse,
+  readFaultSwitches,
+  readSettings,
+  serviceSettings,
+} from "@orderflow/config";
 
 export const orderSettings = {
   ...commonSettings,
   ...messagingSettings,
-  databaseUrl: { env: "DATABASE_URL", description: "Postgres connection URL", parse: parse.url },
+  ...serviceSettings(8081),
   grpcPort: {
     env: "GRPC_PORT",
     description: "gRPC port of OrderService",
@@ -12,12 +19,6 @@ export const orderSettings = {
     parse: parse.integer(0, 65535),
   },
   grpcHost: { env: "GRPC_HOST", description: "gRPC bind address", default: "0.0.0.0", parse: parse.string },
-  httpPort: {
-    env: "HTTP_PORT",
-    description: "port of /healthz, /readyz and /metrics",
-    default: 8081,
-    parse: parse.integer(0, 65535),
-  },
   stalledAfterMs: {
     env: "ORDER_STALLED_AFTER_MS",
     description: "a pending order waiting this long on one step is reported as stalled",

@@ -1,16 +1,16 @@
 /** The only file of the payment service that reads process.env. */
-import { commonSettings, messagingSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import {
+  commonSettings,
+  messagingSettings,
+  readFaultSwitches,
+  readSettings,
+  serviceSettings,
+} from "@orderflow/config";
 
 export const paymentSettings = {
   ...commonSettings,
   ...messagingSettings,
-  databaseUrl: { env: "DATABASE_URL", description: "Postgres connection URL", parse: parse.url },
-  httpPort: {
-    env: "HTTP_PORT",
-    description: "port of /healthz, /readyz and /metrics",
-    default: 8083,
-    parse: parse.integer(0, 65535),
-  },
+  ...serviceSettings(8083),
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
