@@ -1,11 +1,5 @@
 /** The only file of the notification service that reads process.env. */
-import {
-  commonSettings,
-  messagingSettings,
-  readFaultSwitches,
-  readSettings,
-  serviceSettings,
-} from "@orderflow/config";
+import { commonSettings, messagingSettings, readFaultSwitches, readSettings, serviceSettings } from "@orderflow/config";
 
 export const notificationSettings = {
   ...commonSettings,
