@@ -94,4 +94,21 @@ describe("local-run", () => {
       assert.match(output, new RegExp(`${service}\\s*\\S*\\s+INFO\\s+stopped`), `${service} stopped gracefully`);
     }
   });
+
+  it("when PORT_OFFSET would put a port past 65535, then pnpm start refuses with the range", async () => {
+    const res = await promisify(execFile)(
+      process.execPath,
+      ["--conditions=development", "--import", "tsx", "scripts/run-local.ts"],
+      {
+        cwd: REPO_ROOT,
+        env: { ...baseEnv(), PORT_OFFSET: "99999" },
+        encoding: "utf8",
+      },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /PORT_OFFSET=99999: expected a whole number from 0 to 15484/);
+  });
 });

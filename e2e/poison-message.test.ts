@@ -96,6 +96,9 @@ describe("poison-message", () => {
       "only the undecodable one is left",
     );
     assert.equal(dlq(system.nats.url, "redrive", "not-a-number").status, 2, "a bad argument is refused");
+    const missing = dlq(system.nats.url, "redrive", "999999");
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no dead letter with sequence 999999/);
     const unreachable = dlq("nats://127.0.0.1:1", "list");
     assert.equal(unreachable.status, 1);
     assert.match(unreachable.stderr, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);

@@ -5,6 +5,7 @@
  * outbox backlog (pending rows, age of the oldest) of the producing service.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
+import { perScrape } from "@orderflow/observability";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { ConsumerObserver } from "./run-consumer.js";
@@ -53,17 +54,22 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
   });
 
   // Read from the server on each scrape: what it still holds for the consumer.
-  const consumerState = async (pick: "num_pending" | "num_ack_pending", gauge: Gauge) => {
-    await Promise.all(
-      consumers.map(async ({ stream, durable }) => {
-        try {
-          const info = await jsm.consumers.info(stream, durable);
-          gauge.set({ consumer: durable }, info[pick]);
-        } catch {
+  // One consumer-info call per consumer and scrape, shared by the two gauges.
+  const consumerInfos = perScrape(() =>
+    Promise.all(
+      consumers.map(({ stream, durable }) =>
+        jsm.consumers.info(stream, durable).then(
+          (info) => ({ durable, info }),
           // The broker is unreachable: leave the last value rather than fail the scrape.
-        }
-      }),
-    );
+          () => ({ durable, info: undefined }),
+        ),
+      ),
+    ),
+  );
+  const consumerState = async (pick: "num_pending" | "num_ack_pending", gauge: Gauge) => {
+    for (const { durable, info } of await consumerInfos()) {
+      if (info) gauge.set({ consumer: durable }, info[pick]);
+    }
   };
   new Gauge({
     name: "consumer_pending_messages",
@@ -84,13 +90,13 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
     },
   });
 
-  const outboxState = async () => {
+  const outboxState = perScrape(async () => {
     const { rows } = await pool.query<{ pending: string; oldest: number | null }>(
       `SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest
          FROM "${outboxSchema}".outbox WHERE published_at IS NULL`,
     );
     return { pending: Number(rows[0]?.pending ?? 0), oldest: rows[0]?.oldest ?? 0 };
-  };
+  });
   new Gauge({
     name: "outbox_pending_rows",
     help: "Committed outbox rows not yet published",

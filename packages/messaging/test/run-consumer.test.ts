@@ -2,17 +2,20 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
-import { waitFor } from "@orderflow/testing";
+import { startNatsServer, waitFor } from "@orderflow/testing";
 import { sql } from "drizzle-orm";
 import {
   type ConsumerSpec,
+  connectNats,
   type Handler,
   listDeadLetters,
   type Outcome,
   PermanentError,
   provisionConsumer,
+  provisionStreams,
   redriveDeadLetter,
   runConsumer,
 } from "../src/index.js";
@@ -330,6 +333,45 @@ describe("consumer runner (against Postgres and nats-server)", () => {
       assert.equal(await effects("safe-1"), 1);
     } finally {
       await c.stop();
+    }
+  });
+
+  it("when the dead letter cannot be published, then the message is kept and dead-lettered once that works again", async () => {
+    await f.jsm.streams.purge("ORDERS");
+    await f.jsm.streams.delete("DEAD_LETTERS"); // nowhere to put a dead letter
+    const c = await consume(
+      "t-dlq-down",
+      async () => {
+        throw new PermanentError("cannot be processed");
+      },
+      { maxDeliver: 10 },
+    );
+    try {
+      const eventId = await publish("dlq-down-1");
+      await waitFor("a failed dead-lettering", () => c.outcomes.some((o) => o.outcome === "retry"), {
+        timeoutMs: 10_000,
+      });
+      await provisionStreams(f.jsm); // the dead-letter stream is back
+      await waitFor("the dead letter", () => c.outcomes.some((o) => o.outcome === "dead-lettered"), {
+        timeoutMs: 10_000,
+      });
+      assert.deepEqual(
+        (await listDeadLetters(f.jsm)).map((l) => l.eventId),
+        [eventId],
+      );
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("when no dead-letter stream exists yet, then there are no dead letters (not an error)", async () => {
+    const bare = await startNatsServer();
+    const nc = await connectNats({ url: bare.url, name: "bare" });
+    try {
+      assert.deepEqual(await listDeadLetters(await jetstreamManager(nc)), []);
+    } finally {
+      await nc.close();
+      await bare.stop();
     }
   });
 });

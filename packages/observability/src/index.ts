@@ -1,1 +1,2 @@
 export * from "./ops-server.js";
+export * from "./per-scrape.js";

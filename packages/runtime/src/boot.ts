@@ -1,8 +1,10 @@
 /**
- * What every service's main.ts does first: a logger, its own database schema
- * migrated, a NATS connection, and a metrics registry. Plain values come back;
- * main.ts wires them into its app explicitly.
+ * What every event-driven service's main.ts does first: a logger, its own
+ * database schema migrated, a NATS connection, and a metrics registry. Plain
+ * values come back; main.ts wires them into its app explicitly.
  */
+
+import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createPool, migrateSchema } from "@orderflow/db";
 import { createLogger, type Logger } from "@orderflow/logging";
@@ -13,37 +15,44 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 
 export interface BootOptions {
   service: string;
+  /** The service's own schema. */
+  schema: string;
+  /** Its drizzle migrations folder, e.g. new URL("../drizzle", import.meta.url). */
+  migrations: URL;
+}
+
+/** The settings boot reads (every service's config has them). */
+export interface BootSettings {
   logLevel: string;
   databaseUrl: string;
-  /** The service's schema, and its drizzle migrations folder. */
-  schema: string;
-  migrationsFolder: string;
-  nats?: { url: string; user?: string; password?: string };
+  natsUrl: string;
+  natsUser: string;
+  natsPassword: string;
 }
 
 export interface Booted {
+  service: string;
+  schema: string;
   logger: Logger;
   pool: pg.Pool;
   db: NodePgDatabase;
-  nc: NatsConnection | undefined;
+  nc: NatsConnection;
   registry: Registry;
 }
 
-export async function boot(options: BootOptions): Promise<Booted> {
-  const logger = createLogger({ service: options.service, level: options.logLevel });
+export async function boot(options: BootOptions, settings: BootSettings): Promise<Booted> {
+  const logger = createLogger({ service: options.service, level: settings.logLevel });
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
-  const pool = createPool({ url: options.databaseUrl, applicationName: options.service });
-  await migrateSchema(pool, { schema: options.schema, migrationsFolder: options.migrationsFolder });
-  const nc = options.nats
-    ? await connectNats({
-        url: options.nats.url,
-        name: options.service,
-        user: options.nats.user,
-        pass: options.nats.password,
-      })
-    : undefined;
+  const pool = createPool({ url: settings.databaseUrl, applicationName: options.service });
+  await migrateSchema(pool, { schema: options.schema, migrationsFolder: fileURLToPath(options.migrations) });
+  const nc = await connectNats({
+    url: settings.natsUrl,
+    name: options.service,
+    user: settings.natsUser || undefined,
+    pass: settings.natsPassword || undefined,
+  });
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
-  return { logger, pool, db: drizzle(pool), nc, registry };
+  return { service: options.service, schema: options.schema, logger, pool, db: drizzle(pool), nc, registry };
 }

@@ -6,7 +6,6 @@
  * the relay, NATS (drained), the ops server and the pool.
  */
 
-import type { NatsConnection } from "@nats-io/transport-node";
 import type { InboxTable, Subscription } from "@orderflow/messaging";
 import { startEventProcessing } from "@orderflow/messaging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
@@ -15,8 +14,6 @@ import type { Booted } from "./boot.js";
 import { onShutdown, type ShutdownStep } from "./graceful-shutdown.js";
 
 export interface EventServiceOptions {
-  service: string;
-  schema: string;
   inbox: InboxTable;
   subscriptions: Subscription[];
   config: {
@@ -37,15 +34,15 @@ export interface EventServiceOptions {
   startInfo?: Record<string, unknown>;
 }
 
-export async function runEventService(booted: Booted & { nc: NatsConnection }, options: EventServiceOptions) {
-  const { logger, pool, db, nc, registry } = booted;
+export async function runEventService(booted: Booted, options: EventServiceOptions) {
+  const { service, schema, logger, pool, db, nc, registry } = booted;
   const events = await startEventProcessing({
     nc,
     pool,
     db,
     logger,
     registry,
-    schema: options.schema,
+    schema,
     inbox: options.inbox,
     subscriptions: options.subscriptions,
     consumer: options.config,
@@ -61,7 +58,7 @@ export async function runEventService(booted: Booted & { nc: NatsConnection }, o
       readinessChecks: { postgres: () => db.execute(sql`SELECT 1`), nats: () => nc.flush() },
     });
   await ops.listen({ host: "0.0.0.0", port: options.config.httpPort });
-  logger.info({ httpPort: options.config.httpPort, ...options.startInfo }, `${options.service} service started`);
+  logger.info({ httpPort: options.config.httpPort, ...options.startInfo }, `${service} service started`);
 
   onShutdown(logger, [
     ...(options.stopIntake ?? []),
@@ -70,10 +67,4 @@ export async function runEventService(booted: Booted & { nc: NatsConnection }, o
     ["close ops server", () => ops.close()],
     ["close database pool", () => pool.end()],
   ]);
-}
-
-/** boot() with NATS, for services that cannot run without it. */
-export function requireNats(booted: Booted): Booted & { nc: NatsConnection } {
-  if (!booted.nc) throw new Error("this service needs NATS: set NATS_URL");
-  return booted as Booted & { nc: NatsConnection };
 }

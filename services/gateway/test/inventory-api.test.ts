@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { INVENTORY_QUERIES } from "@orderflow/contracts";
+import { GetStockReplySchema, INVENTORY_QUERIES } from "@orderflow/contracts";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
 import { NATS_USERS, type System, startSystem } from "@orderflow/testing";
@@ -70,7 +71,7 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
     assert.match(bad.headers["content-type"] as string, /problem\+json/);
   });
 
-  it("when no inventory service listens, then 503; when one listens but does not answer, then 504", async () => {
+  it("when no inventory service listens, then 503; when one does not answer, 504; when it answers with an error, 502", async () => {
     await system.service("inventory").stop();
     const none = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
     assert.equal(none.statusCode, 503);
@@ -84,6 +85,20 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
       assert.equal(slow.json().type, "/problems/inventory-timeout");
     } finally {
       silent.unsubscribe();
+    }
+
+    const failing = nc.subscribe(INVENTORY_QUERIES.getStock, {
+      callback: (_err, msg) => {
+        msg.respond(toBinary(GetStockReplySchema, create(GetStockReplySchema, { error: "stock query failed" })));
+      },
+    });
+    try {
+      await nc.flush();
+      const bad = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+      assert.equal(bad.statusCode, 502);
+      assert.equal(bad.json().type, "/problems/inventory-failed");
+    } finally {
+      failing.unsubscribe();
     }
   });
 });

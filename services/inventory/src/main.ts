@@ -1,7 +1,6 @@
 /** Composition root: config -> boot (logger, database, NATS) -> consumers, relay, stock queries, ops; SIGTERM drains. */
 
-import { fileURLToPath } from "node:url";
-import { boot, requireNats, runEventService } from "@orderflow/runtime";
+import { boot, runEventService } from "@orderflow/runtime";
 import { inventorySubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
 import { inbox } from "./db/schema.js";
@@ -9,22 +8,14 @@ import { seedCatalogue } from "./seed-catalogue.js";
 import { serveStockQueries } from "./stock-queries.js";
 
 const config = loadConfig();
-const booted = requireNats(
-  await boot({
-    service: "inventory",
-    logLevel: config.logLevel,
-    databaseUrl: config.databaseUrl,
-    schema: "inventory",
-    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
-  }),
+const booted = await boot(
+  { service: "inventory", schema: "inventory", migrations: new URL("../drizzle", import.meta.url) },
+  config,
 );
 if (config.seedCatalogue) booted.logger.info({ inserted: await seedCatalogue(booted.db) }, "catalogue seeded");
 const queries = serveStockQueries(booted.nc, booted.db, booted.logger);
 
 await runEventService(booted, {
-  service: "inventory",
-  schema: "inventory",
   inbox,
   subscriptions: inventorySubscriptions(config.faults),
   config,

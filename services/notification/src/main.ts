@@ -1,7 +1,6 @@
 /** Composition root: config -> boot (logger, database, NATS) -> consumers, relay, ops; SIGTERM drains. */
 
-import { fileURLToPath } from "node:url";
-import { boot, requireNats, runEventService } from "@orderflow/runtime";
+import { boot, runEventService } from "@orderflow/runtime";
 import { loadConfig } from "./config.js";
 import { inbox } from "./db/schema.js";
 import { onOrderCancelled } from "./handlers/order-cancelled.js";
@@ -9,23 +8,15 @@ import { onOrderConfirmed } from "./handlers/order-confirmed.js";
 import { fakeSender } from "./notification-sender.js";
 
 const config = loadConfig();
-const booted = requireNats(
-  await boot({
-    service: "notification",
-    logLevel: config.logLevel,
-    databaseUrl: config.databaseUrl,
-    schema: "notifications",
-    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
-  }),
+const booted = await boot(
+  { service: "notification", schema: "notifications", migrations: new URL("../drizzle", import.meta.url) },
+  config,
 );
 const sender = fakeSender((n) =>
   booted.logger.info({ notificationId: n.id, recipient: n.recipient }, `notification sent: ${n.body}`),
 );
 
 await runEventService(booted, {
-  service: "notification",
-  schema: "notifications",
   inbox,
   subscriptions: [onOrderConfirmed(sender), onOrderCancelled(sender)],
   config,

@@ -1,23 +1,16 @@
 /** Composition root: config -> boot (logger, database, NATS) -> gRPC server, consumers, relay, ops; SIGTERM drains. */
 
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { boot, requireNats, runEventService } from "@orderflow/runtime";
+import { boot, runEventService } from "@orderflow/runtime";
 import { buildApp, orderSubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
 import { inbox } from "./db/schema.js";
 import { createOrderMetrics } from "./metrics.js";
 
 const config = loadConfig();
-const booted = requireNats(
-  await boot({
-    service: "order",
-    logLevel: config.logLevel,
-    databaseUrl: config.databaseUrl,
-    schema: "orders",
-    migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    nats: { url: config.natsUrl, user: config.natsUser, password: config.natsPassword },
-  }),
+const booted = await boot(
+  { service: "order", schema: "orders", migrations: new URL("../drizzle", import.meta.url) },
+  config,
 );
 const { db, logger, nc, registry, pool } = booted;
 const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
@@ -37,8 +30,6 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
   ),
 );
 await runEventService(booted, {
-  service: "order",
-  schema: "orders",
   inbox,
   subscriptions: orderSubscriptions,
   config,

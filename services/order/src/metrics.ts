@@ -3,6 +3,7 @@
  * orders table on each scrape: the publisher side's view of where orders wait.
  */
 
+import { perScrape } from "@orderflow/observability";
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 
@@ -21,7 +22,8 @@ export function createOrderMetrics(
   });
   // UNSAFE_ORDER_NO_WAITING_STATUS: the publisher side without its view of where orders wait.
   if (!waitingStatus) return { registry, ordersPlaced };
-  const pendingByStep = async () => {
+  // One query per scrape, shared by orders_pending and orders_stalled.
+  const pendingByStep = perScrape(async () => {
     const { rows } = await pool.query<{ waiting_on: string; pending: string; stalled: string }>(
       `SELECT coalesce(waiting_on, 'unknown') AS waiting_on, count(*) AS pending,
               count(*) FILTER (WHERE waiting_since < now() - make_interval(secs => $1::double precision)) AS stalled
@@ -29,7 +31,7 @@ export function createOrderMetrics(
       [stalledAfterMs / 1000],
     );
     return rows;
-  };
+  });
   new Gauge({
     name: "orders_pending",
     help: "Pending orders by the step they wait on (stock, payment)",
