@@ -35,6 +35,15 @@ export const orders = ordersSchema.table(
     /** While pending: the step the order waits on ("stock", "payment") and since when. */
     waitingOn: text("waiting_on"),
     waitingSince: timestamp("waiting_since", { withTimezone: true }),
+    /**
+     * The two results the saga waits for, recorded whichever arrives first
+     * (they travel on different streams, with no order between them):
+     * "reserved" | "rejected", and "succeeded" | "failed" with its detail.
+     */
+    stockResult: text("stock_result"),
+    paymentResult: text("payment_result"),
+    paymentDetail: text("payment_detail"),
+    paymentAmountCents: bigint("payment_amount_cents", { mode: "number" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
