@@ -24,6 +24,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/contracts";
 import { addToOutbox, type HandlerContext, PermanentError } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
+import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { orderItems, orders, orderTimeline, outbox } from "./db/schema.js";
 
 type Tx = HandlerContext<DescMessage>["tx"];
@@ -112,10 +113,10 @@ async function decide(tx: Tx, order: OrderRow): Promise<void> {
   await cancel(tx, order, `payment declined: ${order.paymentDetail ?? ""}`, true);
 }
 
-async function update(tx: Tx, order: OrderRow, changes: Partial<Record<keyof OrderRow, unknown>>): Promise<OrderRow> {
+async function update(tx: Tx, order: OrderRow, changes: PgUpdateSetSource<typeof orders>): Promise<OrderRow> {
   const [row] = await tx
     .update(orders)
-    .set({ ...changes, updatedAt: sql`now()` } as Partial<typeof orders.$inferInsert>)
+    .set({ ...changes, updatedAt: sql`now()` })
     .where(eq(orders.id, order.id))
     .returning();
   return row ?? order;
