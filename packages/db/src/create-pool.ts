@@ -5,13 +5,22 @@ export interface PoolOptions {
   /** Shown in pg_stat_activity: which service holds a connection. */
   applicationName: string;
   max?: number;
+  /** Told of every connection lost outside a query (a Postgres restart); the pool recovers by itself. */
+  onConnectionError?: (err: Error) => void;
 }
 
-export function createPool({ url, applicationName, max = 10 }: PoolOptions): pg.Pool {
+/**
+ * A pool whose clients can never crash the process. A client that loses its
+ * connection emits 'error': on the pool while it is idle, on the client itself
+ * while it is checked out (a transaction, the relay, a LISTEN connection).
+ * With no listener, Node turns that event into an uncaught exception. So every
+ * client gets a listener from birth; the query in flight still fails with the
+ * error, and the pool replaces the broken client on its next checkout.
+ */
+export function createPool({ url, applicationName, max = 10, onConnectionError }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, application_name: applicationName, max });
-  // An idle client that loses its connection (a Postgres restart) emits 'error' on
-  // the pool; without a listener that would crash the process. The pool drops the
-  // client and the next query reconnects.
-  pool.on("error", () => {});
+  const report = (err: Error) => onConnectionError?.(err);
+  pool.on("error", report);
+  pool.on("connect", (client) => client.on("error", report));
   return pool;
 }

@@ -1,2 +1,4 @@
+export * from "./connection-errors.js";
 export * from "./create-pool.js";
 export * from "./migrate-schema.js";
+export * from "./wait-for-database.js";

@@ -1,4 +1,5 @@
 export * from "./connect-nats.js";
+export * from "./consumer-failures.js";
 export * from "./dead-letters.js";
 export * from "./inbox.js";
 export * from "./message-headers.js";

@@ -8,7 +8,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { perScrape } from "@orderflow/observability";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { ConsumerObserver } from "./run-consumer.js";
+import { type ConsumerObserver, OUTCOMES } from "./run-consumer.js";
 
 export interface MessagingMetricsOptions {
   registry: Registry;
@@ -30,7 +30,7 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
   });
   const deliveries = new Counter({
     name: "consumer_messages_total",
-    help: "Deliveries processed, by consumer and outcome (handled, duplicate, retry, dead-lettered)",
+    help: "Deliveries processed, by consumer and outcome (handled, duplicate, retry, unavailable, dead-lettered)",
     labelNames: ["consumer", "outcome"],
     registers,
   });
@@ -52,6 +52,18 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
     labelNames: ["consumer"],
     registers,
   });
+
+  // Every known series exists from the start, at 0: a counter whose series first
+  // appears at 1 shows no increase(), and an alert on the first event would not fire.
+  for (const { durable: consumer } of consumers) {
+    for (const outcome of OUTCOMES) {
+      deliveries.inc({ consumer, outcome }, 0);
+      duration.zero({ consumer, outcome });
+    }
+    redeliveries.inc({ consumer }, 0);
+    deadLettered.inc({ consumer }, 0);
+    handlerErrors.inc({ consumer }, 0);
+  }
 
   // Read from the server on each scrape: what it still holds for the consumer.
   // One consumer-info call per consumer and scrape, shared by the two gauges.

@@ -4,8 +4,12 @@
  *
  * One stream per domain (`orders.>`, `inventory.>`, ...), plus DEAD_LETTERS.
  * Consumers are durable pull consumers with explicit acks, one filter_subject
- * each (nats-server 2.9 has no filter_subjects), max_ack_pending as
- * backpressure and max_deliver as the bound on attempts. Backoff between
+ * each (nats-server 2.9 has no filter_subjects) and max_ack_pending as
+ * backpressure. The server's max_deliver is unlimited ON PURPOSE: the bound on
+ * attempts is the runner's, which counts only the failures that are the
+ * message's own (consumer-failures.ts). A server-side limit also counts the
+ * deliveries burnt while the database was restarting, and a message past it
+ * is silently never delivered again. Backoff between
  * attempts is the consumer runner's: it naks with a growing delay. There is no
  * server-side `backoff` schedule on purpose: on nats-server 2.9.10 a schedule
  * overrides nak delays from the second redelivery on (measured: with backoff
@@ -68,7 +72,10 @@ export interface ConsumerSpec {
   subject: string;
   /** How long the server waits for an ack (or an in-progress signal) before redelivering. */
   ackWaitMs: number;
-  /** Attempts in all; the last failing one sends the message to the dead letters. */
+  /**
+   * Failed attempts (with the infrastructure healthy) before the message goes
+   * to the dead letters. Enforced by the runner, not the server.
+   */
   maxDeliver: number;
   /** Unacked messages the server hands out at most: the consumer's backpressure. */
   maxAckPending: number;
@@ -81,7 +88,7 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(spec.ackWaitMs),
-    max_deliver: spec.maxDeliver,
+    max_deliver: -1, // unlimited: the runner decides (see above)
     max_ack_pending: spec.maxAckPending,
   };
 }

@@ -7,18 +7,27 @@
  * - a crash before the commit leaves no trace, and the message is redelivered;
  * - a crash after the commit but before the ack redelivers a duplicate, which
  *   the inbox turns into an ack with no effect;
- * - a transient error naks with a growing delay (backoff), up to max_deliver;
- * - a poison message (undecodable, a PermanentError, or failing at the last
- *   delivery) goes to the dead letters (dead-letters.ts) and is terminated, so
+ * - a failing handler naks with a growing delay (backoff); its failures are
+ *   counted (consumer-failures.ts), and at maxDeliver the message is poison;
+ * - the database being away is not the message's fault: a connection-class
+ *   error naks with a delay, is NOT counted, and the consumer stops pulling
+ *   until the database answers again (no deliveries burnt on an outage);
+ * - a poison message (undecodable, a PermanentError, or failing maxDeliver
+ *   times) goes to the dead letters (dead-letters.ts) and is terminated, so
  *   the others keep flowing;
  * - a long handler sends in-progress acks, so JetStream does not redeliver it
  *   under AckWait while it is still working.
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { SpanStatusCode } from "@opentelemetry/api";
+import { isConnectionError } from "@orderflow/db";
 import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
+import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import { type ConsumerFailuresTable, clearFailures, recordFailure } from "./consumer-failures.js";
 import { sendToDeadLetters } from "./dead-letters.js";
 import { type InboxTable, recordInInbox } from "./inbox.js";
 import { type EventMeta, readEventMeta } from "./message-headers.js";
@@ -42,7 +51,9 @@ export interface HandlerContext<S extends DescMessage> {
 
 export type Handler<S extends DescMessage> = (ctx: HandlerContext<S>) => Promise<void>;
 
-export type Outcome = "handled" | "duplicate" | "retry" | "dead-lettered";
+/** `unavailable`: the database was away; the message comes back and the attempt is not counted. */
+export const OUTCOMES = ["handled", "duplicate", "retry", "unavailable", "dead-lettered"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 export interface ConsumerObserver {
   /** Called once per delivery with its outcome and how long it took. */
@@ -53,14 +64,18 @@ export interface RunConsumerOptions<S extends DescMessage> {
   js: JetStreamClient;
   db: NodePgDatabase;
   inbox: InboxTable;
+  /** Where failures with the infrastructure healthy are counted (consumer-failures.ts). */
+  failures: ConsumerFailuresTable;
   spec: ConsumerSpec;
   schema: S;
   handler: Handler<S>;
   logger: Logger;
   /** Messages processed at once (default 1: in order). */
   concurrency?: number;
-  /** Delay before redelivery after a transient error, by delivery count (1-based). */
-  retryDelayMs?: (deliveryCount: number) => number;
+  /** Delay before redelivery after a handler failure, by the number of failures so far (1-based). */
+  retryDelayMs?: (failures: number) => number;
+  /** Delay before redelivery when the database is unreachable (default 1 s). */
+  outageRetryDelayMs?: number;
   observer?: ConsumerObserver;
   /**
    * UNSAFE (the lost-order incident): commit the inbox record in its own
@@ -78,13 +93,15 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
-export const defaultRetryDelayMs = (deliveryCount: number) => Math.min(30_000, 250 * 2 ** (deliveryCount - 1));
+export const defaultRetryDelayMs = (failures: number) => Math.min(30_000, 250 * 2 ** (failures - 1));
 
 export async function runConsumer<S extends DescMessage>(options: RunConsumerOptions<S>): Promise<RunningConsumer> {
-  const { js, db, inbox, spec, schema, handler } = options;
+  const { js, db, inbox, failures, spec, schema, handler } = options;
   const consumerName = spec.durable;
   const log = options.logger.child({ consumer: consumerName });
   const retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
+  const outageRetryDelayMs = options.outageRetryDelayMs ?? 1000;
+  let outage: Promise<void> | undefined;
   const concurrency = options.concurrency ?? 1;
 
   async function runHandler(event: MessageShape<S>, meta: HandlerContext<S>["meta"]): Promise<"handled" | "duplicate"> {
@@ -97,6 +114,8 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     return db.transaction(async (tx) => {
       if (!(await recordInInbox(tx, inbox, entry))) return "duplicate";
       await handler({ tx, event, meta, log });
+      // Redelivered: it may have failed before; the count goes with the success.
+      if (meta.deliveryCount > 1) await clearFailures(tx, failures, meta.eventId, consumerName);
       return "handled";
     });
   }
@@ -112,8 +131,8 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
         if (attempt >= 3) {
           // Keep the message: it will come back after AckWait.
           log.error({ err: (err as Error).message }, "cannot publish the dead letter; leaving the message unacked");
-          msg.nak(retryDelayMs(msg.info.deliveryCount));
-          return "retry";
+          msg.nak(outageRetryDelayMs);
+          return "unavailable";
         }
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
@@ -138,7 +157,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       withProcessSpan(meta, message, async (span) => {
         const result = await deliver(msg, meta);
         span.setAttribute("orderflow.outcome", result);
-        if (result === "retry" || result === "dead-lettered")
+        if (result === "retry" || result === "unavailable" || result === "dead-lettered")
           span.setStatus({ code: SpanStatusCode.ERROR, message: result });
         return result;
       }),
@@ -172,16 +191,50 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     } catch (err) {
       const reason = `${(err as Error).name}: ${(err as Error).message}`;
       if (err instanceof PermanentError) return deadLetter(msg, reason);
-      if (meta.deliveryCount >= spec.maxDeliver) {
-        return deadLetter(msg, `still failing after ${meta.deliveryCount} deliveries: ${reason}`);
+      if (isConnectionError(err)) return databaseAway(msg, reason);
+      let count: number;
+      try {
+        count = await recordFailure(db, failures, { eventId: meta.eventId, consumer: consumerName, error: reason });
+      } catch (countErr) {
+        if (isConnectionError(countErr)) return databaseAway(msg, reason);
+        throw countErr;
       }
-      const delay = retryDelayMs(meta.deliveryCount);
-      log.warn({ err: reason, deliveryCount: meta.deliveryCount, retryInMs: delay }, "handler failed; will retry");
+      if (count >= spec.maxDeliver) {
+        const outcome = await deadLetter(msg, `still failing after ${count} attempts: ${reason}`);
+        if (outcome === "dead-lettered") await clearFailures(db, failures, meta.eventId, consumerName).catch(() => {});
+        return outcome;
+      }
+      const delay = retryDelayMs(count);
+      log.warn({ err: reason, failures: count, retryInMs: delay }, "handler failed; will retry");
       msg.nak(delay);
       return "retry";
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * The database is unreachable: hand the message back (not counted) and stop
+   * pulling until the database answers; the messages in flight meet the same.
+   */
+  function databaseAway(msg: JsMsg, reason: string): Outcome {
+    msg.nak(outageRetryDelayMs);
+    if (!outage) {
+      log.warn({ err: reason }, "database unreachable: not counted as a failure; pausing intake until it answers");
+      outage = (async () => {
+        for (let attempt = 1; !stopped; attempt++) {
+          await sleep(Math.min(5000, 250 * 2 ** (attempt - 1)));
+          try {
+            await db.execute(sql`SELECT 1`);
+            log.info({ attempts: attempt }, "database answers again: resuming intake");
+            return;
+          } catch {}
+        }
+      })().finally(() => {
+        outage = undefined;
+      });
+    }
+    return "unavailable";
   }
 
   const consumer = await js.consumers.get(streamOf(spec.subject), spec.durable);
@@ -194,6 +247,10 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   // AckWait while its first copy is still queued.
   const loop = (async () => {
     while (!stopped) {
+      if (outage) {
+        await outage;
+        continue;
+      }
       const free = concurrency - inFlight.size;
       if (free <= 0) {
         await Promise.race(inFlight);

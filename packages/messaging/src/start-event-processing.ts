@@ -12,6 +12,7 @@ import type { Logger } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
 import type { Registry } from "prom-client";
+import type { ConsumerFailuresTable } from "./consumer-failures.js";
 import type { InboxTable } from "./inbox.js";
 import { createMessagingMetrics } from "./messaging-metrics.js";
 import { startOutboxRelay } from "./outbox-relay.js";
@@ -40,6 +41,7 @@ export interface EventProcessingOptions {
   /** This service's schema: its outbox and inbox live there. */
   schema: string;
   inbox: InboxTable;
+  failures: ConsumerFailuresTable;
   subscriptions: Subscription[];
   consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
   outboxPollMs: number;
@@ -75,6 +77,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
         js,
         db,
         inbox: options.inbox,
+        failures: options.failures,
         spec: { durable: sub.durable, subject: sub.subject, ...options.consumer },
         schema: sub.schema,
         handler: sub.handler,

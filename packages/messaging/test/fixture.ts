@@ -6,11 +6,12 @@ import { createLogger } from "@orderflow/logging";
 import { createTestDatabase, startNatsServer } from "@orderflow/testing";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { pgSchema } from "drizzle-orm/pg-core";
-import { connectNats, inboxTable, outboxTable, provisionStreams } from "../src/index.js";
+import { connectNats, consumerFailuresTable, inboxTable, outboxTable, provisionStreams } from "../src/index.js";
 
 export const testSchema = pgSchema("msgtest");
 export const outbox = outboxTable(testSchema);
 export const inbox = inboxTable(testSchema);
+export const failures = consumerFailuresTable(testSchema);
 
 const DDL = `
 CREATE SCHEMA msgtest;
@@ -21,12 +22,16 @@ CREATE TABLE msgtest.outbox (
 CREATE TABLE msgtest.inbox (
   event_id text NOT NULL, consumer text NOT NULL, subject text NOT NULL,
   processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, consumer));
+CREATE TABLE msgtest.consumer_failures (
+  event_id text NOT NULL, consumer text NOT NULL, failures integer NOT NULL, last_error text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, consumer));
 CREATE TABLE msgtest.effects (order_id text NOT NULL, note text NOT NULL);
 `;
 
-export async function messagingFixture() {
+/** `serverUrl`: a Postgres server of the test's own (one it may stop); by default the shared one. */
+export async function messagingFixture(serverUrl?: string) {
   const nats = await startNatsServer();
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(serverUrl);
   const pool = createPool({ url: database.url, applicationName: "messaging-test" });
   await pool.query(DDL);
   const nc: NatsConnection = await connectNats({ url: nats.url, name: "messaging-test" });

@@ -19,7 +19,7 @@ import {
   redriveDeadLetter,
   runConsumer,
 } from "../src/index.js";
-import { inbox, type MessagingFixture, messagingFixture } from "./fixture.js";
+import { failures, inbox, type MessagingFixture, messagingFixture } from "./fixture.js";
 
 const SUBJECT = EVENTS.orderPlaced.subject;
 
@@ -65,6 +65,7 @@ describe("consumer runner (against Postgres and nats-server)", () => {
       js: f.js,
       db: f.db,
       inbox,
+      failures,
       spec,
       schema: OrderPlacedSchema,
       handler,
@@ -223,7 +224,7 @@ describe("consumer runner (against Postgres and nats-server)", () => {
         ["retry@1", "retry@2", "dead-lettered@3"],
       );
       const [letter] = await listDeadLetters(f.jsm);
-      assert.match(letter?.reason ?? "", /still failing after 3 deliveries: Error: bug in the handler/);
+      assert.match(letter?.reason ?? "", /still failing after 3 attempts: Error: bug in the handler/);
 
       broken = false;
       await redriveDeadLetter(f.js, f.jsm, letter!.seq);
@@ -348,7 +349,7 @@ describe("consumer runner (against Postgres and nats-server)", () => {
     );
     try {
       const eventId = await publish("dlq-down-1");
-      await waitFor("a failed dead-lettering", () => c.outcomes.some((o) => o.outcome === "retry"), {
+      await waitFor("a failed dead-lettering", () => c.outcomes.some((o) => o.outcome === "unavailable"), {
         timeoutMs: 10_000,
       });
       await provisionStreams(f.jsm); // the dead-letter stream is back

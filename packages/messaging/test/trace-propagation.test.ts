@@ -7,7 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { waitFor } from "@orderflow/testing";
 import { addToOutbox, provisionConsumer, runConsumer, startOutboxRelay } from "../src/index.js";
-import { inbox, type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
+import { failures, inbox, type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 
 describe("trace propagation through the outbox and NATS (against Postgres and nats-server)", () => {
   let f: MessagingFixture;
@@ -42,6 +42,7 @@ describe("trace propagation through the outbox and NATS (against Postgres and na
       js: f.js,
       db: f.db,
       inbox,
+      failures,
       spec,
       schema: OrderPlacedSchema,
       logger: f.logger,

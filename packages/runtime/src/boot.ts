@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createPool, migrateSchema } from "@orderflow/db";
+import { createPool, isConnectionError, migrateSchema, waitForDatabase } from "@orderflow/db";
 import { createLogger, type Logger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/messaging";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -43,8 +43,27 @@ export interface Booted {
 export async function boot(options: BootOptions, settings: BootSettings): Promise<Booted> {
   const logger = createLogger({ service: options.service, level: settings.logLevel });
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
-  const pool = createPool({ url: settings.databaseUrl, applicationName: options.service });
-  await migrateSchema(pool, { schema: options.schema, migrationsFolder: fileURLToPath(options.migrations) });
+  const pool = createPool({
+    url: settings.databaseUrl,
+    applicationName: options.service,
+    onConnectionError: (err) =>
+      logger.warn({ err: err.message }, "a database connection was lost; the pool reconnects"),
+  });
+  // Postgres may still be starting or recovering: wait for it (bounded, logged), as for NATS.
+  for (let attempt = 1; ; attempt++) {
+    await waitForDatabase(pool, {
+      onRetry: ({ attempt, err, retryInMs }) =>
+        logger.warn({ attempt, err: err.message, retryInMs }, "waiting for the database"),
+    });
+    try {
+      await migrateSchema(pool, { schema: options.schema, migrationsFolder: fileURLToPath(options.migrations) });
+      break;
+    } catch (err) {
+      // The database went away between the wait and the migration: wait again.
+      if (!isConnectionError(err) || attempt >= 5) throw err;
+      logger.warn({ err: (err as Error).message, attempt }, "migration interrupted by a lost connection; retrying");
+    }
+  }
   const nc = await connectNats({
     url: settings.natsUrl,
     name: options.service,

@@ -6,7 +6,7 @@
  * the relay, NATS (drained), the ops server and the pool.
  */
 
-import type { InboxTable, Subscription } from "@orderflow/messaging";
+import type { ConsumerFailuresTable, InboxTable, Subscription } from "@orderflow/messaging";
 import { startEventProcessing } from "@orderflow/messaging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
 import { sql } from "drizzle-orm";
@@ -15,6 +15,7 @@ import { onShutdown, type ShutdownStep } from "./graceful-shutdown.js";
 
 export interface EventServiceOptions {
   inbox: InboxTable;
+  failures: ConsumerFailuresTable;
   subscriptions: Subscription[];
   config: {
     httpPort: number;
@@ -44,6 +45,7 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     registry,
     schema,
     inbox: options.inbox,
+    failures: options.failures,
     subscriptions: options.subscriptions,
     consumer: options.config,
     outboxPollMs: options.config.outboxPollMs,

@@ -19,8 +19,10 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
   /** Stops the process and keeps the port and the store: an outage. */
   pause(): Promise<void>;
-  /** Starts it again after pause(). */
+  /** Starts it again after pause() or crash(). */
   resume(): Promise<void>;
+  /** kill -9: no clean shutdown; the store is kept for resume(). */
+  crash(): Promise<void>;
 }
 
 export interface NatsServerOptions {
@@ -83,6 +85,14 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     },
     pause: stopProcess,
     resume: start,
+    async crash() {
+      const current = child;
+      child = undefined;
+      if (!current || current.exitCode !== null) return;
+      const exited = new Promise((r) => current.once("exit", r));
+      current.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
       await stopProcess();
       rmSync(storeDir, { recursive: true, force: true });

@@ -34,6 +34,22 @@ export interface ServiceProcessOptions {
    * the parent, which then stops the service once, in order (the local run).
    */
   ownProcessGroup?: boolean;
+  /**
+   * Restart the process whenever it ends without stop() (a crash, or a kill()
+   * by a fault schedule), after a growing delay, as compose's
+   * `restart: unless-stopped` does. Every such exit is logged and kept in
+   * `exits`: one that nobody caused is reported as died on its own, never hidden.
+   */
+  supervise?: boolean;
+  /** Told of each supervisor event (an exit, a restart); the default writes to stderr. */
+  onSupervisorEvent?: (message: string) => void;
+}
+
+export interface ServiceExit {
+  at: Date;
+  code: number | string | null;
+  /** "killed": by kill() (a fault schedule); "died": nobody asked it to stop. */
+  cause: "killed" | "died";
 }
 
 export interface ServiceProcess {
@@ -52,6 +68,10 @@ export interface ServiceProcess {
   kill(): Promise<void>;
   restart(): Promise<void>;
   env: Record<string, string>;
+  /** Exits the supervisor saw (supervised processes only). */
+  readonly exits: ServiceExit[];
+  /** Resolves once the process is running and ready again (after a supervised restart). */
+  whenReady(): Promise<void>;
 }
 
 /** The environment every service process gets, without the test runner's own variables. */
@@ -69,6 +89,42 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
   const lines: string[] = [];
   let child: ChildProcess | undefined;
   let exit: Promise<number | string | null> = Promise.resolve(null);
+  let stopping = false;
+  let killing = false;
+  let ready: Promise<void> = Promise.resolve();
+  let consecutiveRestarts = 0;
+  let readySince = 0;
+  const exits: ServiceExit[] = [];
+  const tell =
+    options.onSupervisorEvent ?? ((message: string) => process.stderr.write(`[supervisor] ${label}: ${message}\n`));
+
+  // The supervisor: restart after an exit nobody asked for, with a growing delay.
+  const supervise = (code: number | string | null) => {
+    if (!options.supervise || stopping) return;
+    const cause = killing ? "killed" : "died";
+    killing = false;
+    exits.push({ at: new Date(), code, cause });
+    if (Date.now() - readySince > 30_000) consecutiveRestarts = 0; // it had been healthy for a while
+    const delayMs = Math.min(10_000, 500 * 2 ** consecutiveRestarts);
+    consecutiveRestarts++;
+    tell(`${cause === "killed" ? "was killed" : "DIED ON ITS OWN"} (${code}); restarting in ${delayMs} ms`);
+    ready = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        if (stopping) return resolve();
+        handle.start().then(
+          () => {
+            tell("restarted and ready");
+            resolve();
+          },
+          // It died again before it was ready: that exit schedules the next try.
+          (err: Error) => {
+            tell(`restart failed: ${err.message.split("\n")[0]}`);
+            resolve(ready);
+          },
+        );
+      }, delayMs);
+    });
+  };
   if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
 
   const record = (chunk: Buffer, partial: { text: string }) => {
@@ -95,12 +151,15 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
         }
       });
     },
+    exits,
+    whenReady: () => ready,
     get running() {
       return !!child && child.exitCode === null && child.signalCode === null;
     },
     exited: () => exit,
     async start(envChanges = {}) {
       if (handle.running) throw new Error(`${label} is already running`);
+      stopping = false;
       for (const [key, value] of Object.entries(envChanges)) {
         if (value === undefined) delete options.env[key];
         else options.env[key] = value;
@@ -123,6 +182,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       proc.stdout?.on("data", (d: Buffer) => record(d, out));
       proc.stderr?.on("data", (d: Buffer) => record(d, err));
       exit = new Promise((resolve) => proc.once("exit", (code, signal) => resolve(signal ?? code)));
+      void exit.then(supervise);
       const died = exit.then((code) => {
         throw new Error(`${label} exited (${code}) before it was ready:\n${lines.slice(-30).join("\n")}`);
       });
@@ -133,8 +193,10 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
         }),
         died,
       ]);
+      readySince = Date.now();
     },
     async stop(graceMs = 10_000) {
+      stopping = true;
       const proc = child;
       if (!proc || !handle.running) return;
       proc.kill("SIGTERM");
@@ -145,6 +207,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     async kill() {
       const proc = child;
       if (!proc || !handle.running) return;
+      killing = true;
       proc.kill("SIGKILL");
       await exit;
     },

@@ -11,6 +11,7 @@ import { freePort } from "./free-port.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import { applyRoles, NATS_USERS, NATS_USERS_CONF, urlAsRole } from "./service-credentials.js";
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
+import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
 
 export const SERVICE_NAMES = ["order", "inventory", "payment", "notification", "gateway"] as const;
@@ -23,6 +24,16 @@ export interface SystemOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** More than one process of a service (default 1); replica n is labelled "<name>-<n>". */
   replicas?: Partial<Record<ServiceName, number>>;
+  /**
+   * "private": a Postgres server of this system's own (initdb on a free port),
+   * which the test may stop and start (system.postgres). Default: a fresh
+   * database on the shared server.
+   */
+  postgres?: "shared" | "private";
+  /** Restart a service process that exits without stop() (see createServiceProcess). */
+  supervise?: boolean;
+  /** How long each service may take to become ready (default SERVICE_READY_TIMEOUT_MS, else 90 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface System {
@@ -31,6 +42,8 @@ export interface System {
   /** Every span the services exported (OTLP/HTTP JSON). */
   traces: OtlpReceiver;
   database: TestDatabase;
+  /** The system's own Postgres server, with postgres: "private". */
+  postgres?: PostgresServerHandle;
   /** http://127.0.0.1:<port> of the gateway, when it runs. */
   gatewayUrl: string;
   /** 127.0.0.1:<port> of the order service's gRPC server. */
@@ -49,13 +62,15 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   // (inlined: nats-server resolves `include` relative to the including file)
   const nats = await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
   const traces = await startOtlpReceiver();
-  const database = await createTestDatabase()
+  const postgres = options.postgres === "private" ? await startPostgresServer() : undefined;
+  const database = await createTestDatabase(postgres?.url)
     .then(async (db) => {
       await applyRoles(db.url); // each service connects as its own role
       return db;
     })
     .catch(async (err) => {
       await nats.stop();
+      await postgres?.destroy();
       throw err;
     });
   const processes = new Map<string, ServiceProcess>();
@@ -63,6 +78,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     nats,
     traces,
     database,
+    postgres,
     gatewayUrl: "",
     orderGrpcAddress: "",
     service(name) {
@@ -79,6 +95,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     async stop() {
       await Promise.allSettled([...processes.values()].map((p) => p.stop(5000)));
       await Promise.allSettled([nats.stop(), database.drop(), traces.stop()]);
+      await postgres?.destroy();
     },
   };
 
@@ -123,6 +140,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           label,
           env,
           readyUrl: `http://127.0.0.1:${port}/readyz`,
+          readyTimeoutMs: options.readyTimeoutMs ?? readyTimeoutMs(),
+          supervise: options.supervise,
           logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${label}.log`),
         });
         processes.set(label, proc);
@@ -137,6 +156,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     await system.stop();
     throw err;
   }
+}
+
+/** SERVICE_READY_TIMEOUT_MS, else 90 s: a service started from sources on a loaded 2-core machine is slow. */
+export function readyTimeoutMs(): number {
+  const fromEnv = Number(process.env.SERVICE_READY_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 90_000;
 }
 
 function orderedServices(services: ServiceName[]): ServiceName[] {

@@ -3,7 +3,7 @@
 import { boot, runEventService } from "@orderflow/runtime";
 import { inventorySubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
-import { inbox } from "./db/schema.js";
+import { consumerFailures, inbox } from "./db/schema.js";
 import { seedCatalogue } from "./seed-catalogue.js";
 import { serveStockQueries } from "./stock-queries.js";
 
@@ -17,6 +17,7 @@ const queries = serveStockQueries(booted.nc, booted.db, booted.logger);
 
 await runEventService(booted, {
   inbox,
+  failures: consumerFailures,
   subscriptions: inventorySubscriptions(config.faults),
   config,
   unsafe: { inboxOutsideTransaction: config.faults.UNSAFE_INVENTORY_INBOX_OUTSIDE_TRANSACTION },

@@ -2,7 +2,7 @@
 
 import { boot, runEventService } from "@orderflow/runtime";
 import { loadConfig } from "./config.js";
-import { inbox } from "./db/schema.js";
+import { consumerFailures, inbox } from "./db/schema.js";
 import { onOrderCancelled } from "./handlers/order-cancelled.js";
 import { onOrderConfirmed } from "./handlers/order-confirmed.js";
 import { fakeSender } from "./notification-sender.js";
@@ -18,6 +18,7 @@ const sender = fakeSender((n) =>
 
 await runEventService(booted, {
   inbox,
+  failures: consumerFailures,
   subscriptions: [onOrderConfirmed(sender), onOrderCancelled(sender)],
   config,
   startInfo: { faults: config.faults },

@@ -21,6 +21,7 @@ import {
   PlaceOrderResponseSchema,
   type ServiceMethods,
 } from "@orderflow/contracts";
+import { isConnectionError } from "@orderflow/db";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { OrderConfig } from "./config.js";
@@ -145,6 +146,12 @@ export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObjec
   if (err instanceof InvalidArgumentError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
   if (err instanceof IdempotencyConflictError) return { code: grpc.status.ALREADY_EXISTS, details: err.message };
+  if (isConnectionError(err)) {
+    // The database is away: nothing was committed, or the commit's outcome is
+    // the idempotency key's to tell. The caller may retry with the same key.
+    logger.warn({ err: (err as Error).message }, "database unavailable");
+    return { code: grpc.status.UNAVAILABLE, details: "the order database is unavailable; retry with the same key" };
+  }
   logger.error({ err }, "request failed");
   return { code: grpc.status.INTERNAL, details: "internal error" };
 }

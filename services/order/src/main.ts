@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { boot, runEventService } from "@orderflow/runtime";
 import { buildApp, orderSubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
-import { inbox } from "./db/schema.js";
+import { consumerFailures, inbox } from "./db/schema.js";
 import { createOrderMetrics } from "./metrics.js";
 
 const config = loadConfig();
@@ -31,6 +31,7 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
 );
 await runEventService(booted, {
   inbox,
+  failures: consumerFailures,
   subscriptions: orderSubscriptions,
   config,
   ops: opsServer,

@@ -37,8 +37,13 @@ async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {
   return order;
 }
 
+/**
+ * A timeline step, timed when it is written (clock_timestamp), not when the
+ * transaction began (now()): a transaction that waited for the order's lock
+ * must not date its step before the step of the one it waited for.
+ */
 async function step(tx: Tx, orderId: string, name: string, detail = "") {
-  await tx.insert(orderTimeline).values({ orderId, step: name, detail });
+  await tx.insert(orderTimeline).values({ orderId, step: name, detail, at: sql`clock_timestamp()` });
 }
 
 const money = (cents: bigint | number) => (Number(cents) / 100).toFixed(2);

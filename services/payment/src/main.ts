@@ -2,7 +2,7 @@
 
 import { boot, runEventService } from "@orderflow/runtime";
 import { loadConfig } from "./config.js";
-import { inbox } from "./db/schema.js";
+import { consumerFailures, inbox } from "./db/schema.js";
 import { onStockReserved } from "./handlers/stock-reserved.js";
 import { simulatedProvider } from "./payment-provider.js";
 
@@ -14,6 +14,7 @@ const booted = await boot(
 
 await runEventService(booted, {
   inbox,
+  failures: consumerFailures,
   subscriptions: [onStockReserved(simulatedProvider(), { slowDbMs: config.faults.FAULT_PAYMENT_SLOW_DB_MS })],
   config,
   unsafe: config.faults.UNSAFE_PAYMENT_DARK_CONSUMER ? { disableInProgressAcks: true, disableTelemetry: true } : {},

@@ -1,5 +1,5 @@
 /** The inventory service's tables, in its own `inventory` schema. */
-import { inboxTable, outboxTable } from "@orderflow/messaging";
+import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { bigint, check, integer, pgSchema, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
@@ -41,4 +41,5 @@ export const reservations = inventorySchema.table(
 );
 
 export const inbox = inboxTable(inventorySchema);
+export const consumerFailures = consumerFailuresTable(inventorySchema);
 export const outbox = outboxTable(inventorySchema);

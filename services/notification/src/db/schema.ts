@@ -1,5 +1,5 @@
 /** The notification service's tables, in its own `notifications` schema. */
-import { inboxTable, outboxTable } from "@orderflow/messaging";
+import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
 import { pgSchema, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 
 export const notificationsSchema = pgSchema("notifications");
@@ -20,4 +20,5 @@ export const notifications = notificationsSchema.table(
 );
 
 export const inbox = inboxTable(notificationsSchema);
+export const consumerFailures = consumerFailuresTable(notificationsSchema);
 export const outbox = outboxTable(notificationsSchema);

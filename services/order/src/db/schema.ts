@@ -2,7 +2,7 @@
  * The order service's tables, all in its own `orders` schema. No other service
  * reads them: others learn about orders from events.
  */
-import { inboxTable, outboxTable } from "@orderflow/messaging";
+import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -98,3 +98,4 @@ export const idempotencyKeys = ordersSchema.table("idempotency_keys", {
 
 export const outbox = outboxTable(ordersSchema);
 export const inbox = inboxTable(ordersSchema);
+export const consumerFailures = consumerFailuresTable(ordersSchema);

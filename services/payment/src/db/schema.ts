@@ -1,5 +1,5 @@
 /** The payment service's tables, in its own `payments` schema. */
-import { inboxTable, outboxTable } from "@orderflow/messaging";
+import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { bigint, check, pgSchema, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 
@@ -27,4 +27,5 @@ export const charges = paymentsSchema.table(
 );
 
 export const inbox = inboxTable(paymentsSchema);
+export const consumerFailures = consumerFailuresTable(paymentsSchema);
 export const outbox = outboxTable(paymentsSchema);

@@ -1,0 +1,69 @@
+/**
+ * The faults of a chaos run, on a schedule, each logged with its time:
+ * kill -9 of every service in turn (the supervisor restarts it), kill -9 of
+ * nats-server and a restart on the same store, and an immediate stop of
+ * Postgres (every connection aborted) and a start. The cycle repeats while
+ * the load runs.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ServiceName, System } from "@orderflow/testing";
+
+export interface Fault {
+  name: string;
+  inject(system: System): Promise<void>;
+}
+
+const killService = (name: ServiceName): Fault => ({
+  name: `kill -9 ${name}`,
+  inject: (system) => system.service(name).kill(),
+});
+
+export const FAULT_CYCLE: Fault[] = [
+  killService("order"),
+  killService("inventory"),
+  {
+    name: "kill -9 nats-server, restart after 2 s on the same store",
+    async inject(system) {
+      await system.nats.crash();
+      await sleep(2000);
+      await system.nats.resume();
+    },
+  },
+  killService("payment"),
+  {
+    name: "Postgres stop -m immediate, start after 3 s",
+    async inject(system) {
+      if (!system.postgres) throw new Error("the Postgres fault needs the system's own server (postgres: private)");
+      await system.postgres.stop("immediate");
+      await sleep(3000);
+      await system.postgres.start();
+    },
+  },
+  killService("notification"),
+  killService("gateway"),
+];
+
+export interface FaultLogEntry {
+  atMs: number;
+  fault: string;
+  tookMs: number;
+}
+
+/** Injects the cycle's faults `everyMs` apart until `until()` is true; at least one full cycle. */
+export async function runFaultSchedule(
+  system: System,
+  { everyMs, until, log }: { everyMs: number; until: () => boolean; log: (entry: FaultLogEntry) => void },
+): Promise<FaultLogEntry[]> {
+  const started = Date.now();
+  const entries: FaultLogEntry[] = [];
+  for (let i = 0; i < FAULT_CYCLE.length || !until(); i++) {
+    await sleep(everyMs);
+    const fault = FAULT_CYCLE[i % FAULT_CYCLE.length] as Fault;
+    const at = Date.now();
+    await fault.inject(system);
+    const entry = { atMs: at - started, fault: fault.name, tookMs: Date.now() - at };
+    entries.push(entry);
+    log(entry);
+  }
+  return entries;
+}

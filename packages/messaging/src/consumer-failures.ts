@@ -1,0 +1,56 @@
+/**
+ * How many times a consumer's handler has failed on an event WITH THE
+ * INFRASTRUCTURE HEALTHY: the count that decides dead-lettering.
+ *
+ * JetStream's delivery count cannot decide it: it also counts deliveries that
+ * failed because Postgres was restarting, and deliveries lost with a killed
+ * process. A few seconds of database outage would then dead-letter good
+ * messages. So the runner counts only the failures that are the message's own
+ * (the handler threw while the database answered), here, in the consumer's
+ * schema: it survives restarts and is shared by replicas. Written in a small
+ * transaction of its own after the handler's transaction rolled back; removed
+ * in the transaction that finally handles the event.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgSchema } from "drizzle-orm/pg-core";
+import { integer, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+export function consumerFailuresTable(schema: PgSchema) {
+  return schema.table(
+    "consumer_failures",
+    {
+      eventId: text("event_id").notNull(),
+      consumer: text("consumer").notNull(),
+      failures: integer("failures").notNull(),
+      lastError: text("last_error").notNull(),
+      updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    },
+    (t) => [primaryKey({ columns: [t.eventId, t.consumer] })],
+  );
+}
+
+export type ConsumerFailuresTable = ReturnType<typeof consumerFailuresTable>;
+// biome-ignore lint/suspicious/noExplicitAny: any drizzle database or transaction over node-postgres
+type Db = PgDatabase<PgQueryResultHKT, any, any>;
+
+/** Counts one more failure of the event; returns the count so far. */
+export async function recordFailure(
+  db: Db,
+  table: ConsumerFailuresTable,
+  entry: { eventId: string; consumer: string; error: string },
+): Promise<number> {
+  const [row] = await db
+    .insert(table)
+    .values({ eventId: entry.eventId, consumer: entry.consumer, failures: 1, lastError: entry.error.slice(0, 500) })
+    .onConflictDoUpdate({
+      target: [table.eventId, table.consumer],
+      set: { failures: sql`${table.failures} + 1`, lastError: entry.error.slice(0, 500), updatedAt: sql`now()` },
+    })
+    .returning({ failures: table.failures });
+  return row?.failures ?? 1;
+}
+
+/** Forgets the event's failures (it was handled, or dead-lettered). */
+export async function clearFailures(db: Db, table: ConsumerFailuresTable, eventId: string, consumer: string) {
+  await db.delete(table).where(and(eq(table.eventId, eventId), eq(table.consumer, consumer)));
+}
