@@ -11,6 +11,8 @@
  *   that is taken, a free port (store under .tmp/local).
  * - The five services as separate processes (each migrates its own schema;
  *   inventory seeds the catalogue), their logs interleaved and readable.
+ * - A service that dies is restarted by a supervisor (growing delay) and the
+ *   exit is printed: reported, never hidden.
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
  *
  * Ports: gateway 8080, order gRPC 50051, ops 8081-8084; PORT_OFFSET shifts them all.
@@ -179,6 +181,9 @@ const processes: ServiceProcess[] = services.map(([name, env, readyPort]) =>
     readyUrl: `http://127.0.0.1:${readyPort}/readyz`,
     onLine: (line) => print(name, line),
     ownProcessGroup: true,
+    // A service that dies is restarted (with a growing delay) and reported, as compose's restart policy does.
+    supervise: true,
+    onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m ${name}: ${message}`),
   }),
 );
 

@@ -9,6 +9,8 @@ export const ORDER_LIMITS = {
   quantity: { minimum: 1, maximum: 1000 },
   items: { minItems: 1, maxItems: 50 },
   paymentToken: { minLength: 1, maxLength: 64, pattern: "^tok_[a-z0-9_]+$" },
+  /** ListOrders: how many orders at most (0 or absent: the default). */
+  listLimit: { default: 50, maximum: 500 },
 } as const;
 
 export const DEFAULT_PAYMENT_TOKEN = "tok_visa";

@@ -72,6 +72,14 @@ export interface ServiceProcess {
   readonly exits: ServiceExit[];
   /** Resolves once the process is running and ready again (after a supervised restart). */
   whenReady(): Promise<void>;
+  /** How long the last start took to become ready, in ms. */
+  readonly readyMs: number;
+}
+
+/** SERVICE_READY_TIMEOUT_MS, else 90 s: a service started from sources on a loaded 2-core machine is slow. */
+export function readyTimeoutMs(): number {
+  const fromEnv = Number(process.env.SERVICE_READY_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 90_000;
 }
 
 /** The environment every service process gets, without the test runner's own variables. */
@@ -94,6 +102,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
   let ready: Promise<void> = Promise.resolve();
   let consecutiveRestarts = 0;
   let readySince = 0;
+  let readyMs = 0;
   const exits: ServiceExit[] = [];
   const tell =
     options.onSupervisorEvent ?? ((message: string) => process.stderr.write(`[supervisor] ${label}: ${message}\n`));
@@ -153,6 +162,9 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     },
     exits,
     whenReady: () => ready,
+    get readyMs() {
+      return readyMs;
+    },
     get running() {
       return !!child && child.exitCode === null && child.signalCode === null;
     },
@@ -160,6 +172,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     async start(envChanges = {}) {
       if (handle.running) throw new Error(`${label} is already running`);
       stopping = false;
+      const startedAt = Date.now();
       for (const [key, value] of Object.entries(envChanges)) {
         if (value === undefined) delete options.env[key];
         else options.env[key] = value;
@@ -189,11 +202,12 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       died.catch(() => {});
       await Promise.race([
         waitFor(`${label} to be ready at ${options.readyUrl}`, async () => (await fetch(options.readyUrl)).ok, {
-          timeoutMs: options.readyTimeoutMs ?? 30_000,
+          timeoutMs: options.readyTimeoutMs ?? readyTimeoutMs(),
         }),
         died,
       ]);
       readySince = Date.now();
+      readyMs = readySince - startedAt;
     },
     async stop(graceMs = 10_000) {
       stopping = true;

@@ -12,7 +12,7 @@ import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import { applyRoles, NATS_USERS, NATS_USERS_CONF, urlAsRole } from "./service-credentials.js";
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
-import { baseEnv, createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
+import { baseEnv, createServiceProcess, REPO_ROOT, readyTimeoutMs, type ServiceProcess } from "./start-service.js";
 
 export const SERVICE_NAMES = ["order", "inventory", "payment", "notification", "gateway"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -149,6 +149,13 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     }
     // No service needs another to start (provisioning is idempotent and race-safe): start them together.
     await Promise.all([...processes.values()].map((p) => p.start()));
+    // On a loaded machine this is the figure to watch: each service's start against the budget.
+    const budget = options.readyTimeoutMs ?? readyTimeoutMs();
+    console.log(
+      `services ready (budget ${budget / 1000} s each, SERVICE_READY_TIMEOUT_MS): ${[...processes.values()]
+        .map((p) => `${p.label} ${(p.readyMs / 1000).toFixed(1)} s`)
+        .join(", ")}`,
+    );
     system.gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     system.orderGrpcAddress = `127.0.0.1:${ports.orderGrpc}`;
     return system;
@@ -156,12 +163,6 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     await system.stop();
     throw err;
   }
-}
-
-/** SERVICE_READY_TIMEOUT_MS, else 90 s: a service started from sources on a loaded 2-core machine is slow. */
-export function readyTimeoutMs(): number {
-  const fromEnv = Number(process.env.SERVICE_READY_TIMEOUT_MS);
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 90_000;
 }
 
 function orderedServices(services: ServiceName[]): ServiceName[] {

@@ -96,7 +96,7 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
           call.write(view(order));
         }
         call.end();
-      }).catch((err) => call.destroy(toStatus(err, logger) as Error)),
+      }).catch((err) => failStream(call, toStatus(err, logger))),
 
     watchOrder: (call) =>
       inCallContext(call, async () => {
@@ -112,13 +112,32 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
           await sleep(deps.watchIntervalMs ?? 250);
         }
         call.end();
-      }).catch((err) => call.destroy(toStatus(err, logger) as Error)),
+      }).catch((err) => failStream(call, toStatus(err, logger))),
   };
 }
 
-function inCallContext<T>(call: { metadata: grpc.Metadata }, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs a call in its correlation context, and echoes the correlation id in the
+ * response metadata (as the HTTP gateway echoes X-Correlation-ID).
+ */
+function inCallContext<T>(
+  call: { metadata: grpc.Metadata; sendMetadata(md: grpc.Metadata): void },
+  fn: () => Promise<T>,
+): Promise<T> {
   const correlationId = acceptCorrelationId(call.metadata.get(CORRELATION_METADATA_KEY)[0]?.toString());
+  const echo = new grpc.Metadata();
+  echo.set(CORRELATION_METADATA_KEY, correlationId);
+  call.sendMetadata(echo);
   return withCorrelation({ correlationId }, fn);
+}
+
+/**
+ * Ends a server stream with its status. grpc-js 1.14 never sends the status
+ * given to call.destroy(): the client would wait for its deadline. Emitting
+ * 'error' sends it at once.
+ */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown>, status: Partial<grpc.StatusObject>): void {
+  call.emit("error", status);
 }
 
 function deadlinePassed(call: grpc.ServerUnaryCall<unknown, unknown>): boolean {

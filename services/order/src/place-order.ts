@@ -107,7 +107,11 @@ export function validatePlaceOrder(input: PlaceOrderInput): ValidRequest {
   };
 }
 
-function checkString(field: string, value: string, limit: { minLength: number; maxLength: number; pattern: string }) {
+export function checkString(
+  field: string,
+  value: string,
+  limit: { minLength: number; maxLength: number; pattern: string },
+) {
   if (value.length < limit.minLength) throw new InvalidArgumentError(field, "is required");
   if (value.length > limit.maxLength)
     throw new InvalidArgumentError(field, `must be at most ${limit.maxLength} characters`);

@@ -1,20 +1,28 @@
+import { ORDER_LIMITS } from "@orderflow/contracts";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { loadOrders, type OrderView } from "./order-view.js";
+import { checkString } from "./place-order.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A malformed id is the caller's mistake (INVALID_ARGUMENT), checked before any work; never echoed. */
+export function checkOrderId(orderId: string): void {
+  if (!orderId) throw new InvalidArgumentError("orderId", "is required");
+  if (orderId.length > 36 || !UUID.test(orderId)) throw new InvalidArgumentError("orderId", "must be a UUID");
+}
+
 export async function getOrder(db: NodePgDatabase, orderId: string): Promise<OrderView> {
-  // Not a UUID cannot name an order: not found, without asking Postgres to cast it.
-  const [order] = UUID.test(orderId) ? await loadOrders(db, { ids: [orderId] }) : [];
-  if (!order) throw new NotFoundError(`order ${JSON.stringify(orderId)} not found`);
+  checkOrderId(orderId);
+  const [order] = await loadOrders(db, { ids: [orderId] });
+  if (!order) throw new NotFoundError(`order ${orderId} not found`);
   return order;
 }
 
-export const LIST_LIMIT = { default: 50, max: 500 };
+export const LIST_LIMIT = ORDER_LIMITS.listLimit;
 
 export async function listOrders(db: NodePgDatabase, customerId: string, limit: number): Promise<OrderView[]> {
-  if (!customerId) throw new InvalidArgumentError("customerId", "is required");
-  if (limit > LIST_LIMIT.max) throw new InvalidArgumentError("limit", `must be at most ${LIST_LIMIT.max}`);
+  checkString("customerId", customerId, ORDER_LIMITS.customerId);
+  if (limit > LIST_LIMIT.maximum) throw new InvalidArgumentError("limit", `must be at most ${LIST_LIMIT.maximum}`);
   return loadOrders(db, { customerId, limit: limit || LIST_LIMIT.default });
 }

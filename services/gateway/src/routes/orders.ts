@@ -7,6 +7,7 @@ import { ORDER_LIMITS } from "@orderflow/contracts";
 import type { FastifyInstance } from "fastify";
 import type { OrderClient } from "../order-client.js";
 import { orderJson } from "../order-json.js";
+import { sendProblem } from "../problem.js";
 
 const L = ORDER_LIMITS;
 
@@ -87,11 +88,20 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient) {
   app.get<{ Querystring: { customerId: string; limit?: string } }>(
     "/api/v1/orders",
     { schema: listSchema },
-    async (request) => {
-      const list = await orders.listOrders({
-        customerId: request.query.customerId,
-        limit: Number(request.query.limit ?? 0),
-      });
+    async (request, reply) => {
+      const limit = Number(request.query.limit ?? 0);
+      // The order service's own bound, checked here too: a bad limit is a 400 at once, not a round trip.
+      if (limit > L.listLimit.maximum) {
+        const message = `must be at most ${L.listLimit.maximum}`;
+        return sendProblem(reply, {
+          type: "/problems/invalid-request",
+          title: "Invalid request",
+          status: 400,
+          detail: `query.limit ${message}`,
+          errors: [{ field: "query.limit", message }],
+        });
+      }
+      const list = await orders.listOrders({ customerId: request.query.customerId, limit });
       return { orders: list.map((o) => orderJson(o)) };
     },
   );
