@@ -9,7 +9,7 @@
  *   pnpm e2e compose-wiring
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -79,7 +79,11 @@ describe("compose-wiring", () => {
     for (const name of APP_SERVICES) {
       const svc = compose.services[name]!;
       assert.equal(svc.image, "orderflow:local", `${name} runs the one image`);
-      assert.ok(svc.healthcheck?.test.join(" ").includes("/readyz"), `${name} has a readiness healthcheck`);
+      const check = svc.healthcheck?.test.join(" ") ?? "";
+      assert.ok(
+        name === "order" ? check.includes("grpc-health-probe.js") : check.includes("/readyz"),
+        `${name} has a readiness healthcheck (order: the gRPC health check)`,
+      );
       assert.ok(
         Object.values(svc.depends_on ?? {}).every((d) => d.condition === "service_healthy"),
         `${name} waits for health`,
@@ -141,7 +145,9 @@ describe("compose-wiring", () => {
       const svc = compose.services[name]!;
       const env: Record<string, string> = { ...baseEnv(), NODE_ENV: "production" }; // NODE_ENV: the image's ENV
       for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = mapValue(k, String(v));
-      const readyPort = Number(svc.healthcheck?.test.join(" ").match(/127\.0\.0\.1:(\d+)\/readyz/)?.[1]);
+      const readyPort = Number(
+        svc.healthcheck?.test.join(" ").match(/127\.0\.0\.1:(\d+)\/readyz/)?.[1] ?? svc.environment?.HTTP_PORT,
+      );
       const proc = createServiceProcess({
         service: name,
         env,
@@ -152,6 +158,16 @@ describe("compose-wiring", () => {
       processes.push(proc);
     }
     await Promise.all(processes.map((p) => p.start()));
+
+    // The order service's healthcheck, run as compose runs it (from the image's /app), against the built service.
+    const [, , ...probeArgs] = compose.services.order?.healthcheck?.test ?? [];
+    const probe = spawnSync(
+      process.execPath,
+      probeArgs.map((a) => a.replace("127.0.0.1:50051", `127.0.0.1:${portMap.get(50051)}`)),
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: 15_000 },
+    );
+    assert.equal(probe.status, 0, `the gRPC health probe: ${probe.stdout}${probe.stderr}`);
+    assert.match(probe.stdout, /SERVING/);
 
     const gatewayUrl = `http://127.0.0.1:${portMap.get(8080)}`;
     const res = await postOrder(gatewayUrl, { customerId: "cust-compose", items: [{ sku: "KB-001", quantity: 1 }] });

@@ -3,7 +3,7 @@
  * problems name every offending field (`errors[].field`, e.g. `items[0].quantity`).
  */
 import * as grpc from "@grpc/grpc-js";
-import { isGrpcError } from "@orderflow/contracts";
+import { isGrpcError, readFieldViolations } from "@orderflow/contracts";
 import { currentCorrelation, type Logger } from "@orderflow/logging";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { InventoryQueryError } from "./inventory-client.js";
@@ -123,7 +123,12 @@ export function errorHandler(logger: Logger) {
       if (mapped) {
         if (mapped.status >= 500) reply.header("Retry-After", "1");
         if (mapped.status >= 500) request.log.warn({ code: grpc.status[grpcError.code] }, "order service call failed");
-        return sendProblem(reply, { ...mapped, detail: grpcError.details });
+        // google.rpc.BadRequest field paths are the proto's (snake_case); problem+json names JSON fields.
+        const errors = readFieldViolations(grpcError.metadata).map((v) => ({
+          field: v.field.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()),
+          message: v.description,
+        }));
+        return sendProblem(reply, { ...mapped, detail: grpcError.details, ...(errors.length ? { errors } : {}) });
       }
       request.log.error({ err: error }, "order service answered with an unexpected status");
       return sendProblem(reply, { type: "/problems/upstream-error", title: "Bad gateway", status: 502 });

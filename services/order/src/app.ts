@@ -7,6 +7,7 @@ import { buildOpsServer, type OpsServer } from "@orderflow/observability";
 import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { OrderConfig } from "./config.js";
+import { addHealthAndReflection, type GrpcHealth } from "./grpc-health-and-reflection.js";
 import { orderServiceHandlers } from "./grpc-server.js";
 import { onNotificationSent } from "./handlers/notification-sent.js";
 import { onPaymentFailed } from "./handlers/payment-failed.js";
@@ -35,16 +36,19 @@ export const orderSubscriptions: Subscription[] = [
 
 export interface OrderApp {
   grpcServer: grpc.Server;
+  /** grpc.health.v1.Health: NOT_SERVING until main.ts says the service runs. */
+  health: GrpcHealth;
   opsServer: OpsServer;
 }
 
 export function buildApp(deps: OrderAppDeps): OrderApp {
   const grpcServer = new grpc.Server();
   addGrpcService(grpcServer, OrderService, orderServiceHandlers(deps));
+  const health = addHealthAndReflection(grpcServer);
   const opsServer = buildOpsServer({
     logger: deps.logger,
     registry: deps.metrics.registry,
     readinessChecks: { postgres: () => deps.db.execute(sql`SELECT 1`), ...deps.readinessChecks },
   });
-  return { grpcServer, opsServer };
+  return { grpcServer, health, opsServer };
 }

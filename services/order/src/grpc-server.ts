@@ -12,6 +12,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import {
+  badRequestMetadata,
   CORRELATION_METADATA_KEY,
   type GrpcServiceImplementation,
   type Order,
@@ -162,7 +163,14 @@ function deadlineExceeded() {
 /** Maps a use-case error to the status the caller decides on. */
 export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObject> {
   if (err instanceof StatusError) return { code: err.code, details: err.message };
-  if (err instanceof InvalidArgumentError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof InvalidArgumentError) {
+    // The message for people, and the field violation for programs (AIP-193).
+    return {
+      code: grpc.status.INVALID_ARGUMENT,
+      details: err.message,
+      metadata: badRequestMetadata(err.message, [{ field: err.protoField, description: err.description }]),
+    };
+  }
   if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
   if (err instanceof IdempotencyConflictError) return { code: grpc.status.ALREADY_EXISTS, details: err.message };
   if (isConnectionError(err)) {

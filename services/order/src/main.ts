@@ -2,6 +2,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { boot, runEventService } from "@orderflow/runtime";
+import { sql } from "drizzle-orm";
 import { buildApp, orderSubscriptions } from "./app.js";
 import { loadConfig } from "./config.js";
 import { consumerFailures, inbox } from "./db/schema.js";
@@ -16,7 +17,7 @@ const { db, logger, nc, registry, pool } = booted;
 const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
   waitingStatus: !config.faults.UNSAFE_ORDER_NO_WAITING_STATUS,
 });
-const { grpcServer, opsServer } = buildApp({
+const { grpcServer, health, opsServer } = buildApp({
   db,
   logger,
   metrics,
@@ -36,6 +37,11 @@ await runEventService(booted, {
   config,
   ops: opsServer,
   // tryShutdown refuses new calls and lets in-flight ones finish.
-  stopIntake: [["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))]],
+  stopIntake: [
+    ["gRPC health: NOT_SERVING", () => health.stop()],
+    ["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))],
+  ],
   startInfo: { grpcPort, faults: config.faults },
 });
+health.set("SERVING");
+health.watchDependency(() => db.execute(sql`SELECT 1`));

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createLogger } from "@orderflow/logging";
-import { REPO_ROOT } from "@orderflow/testing";
+import { REPO_ROOT, waitFor } from "@orderflow/testing";
 import { Registry } from "prom-client";
+import protobuf from "protobufjs";
 import { buildApp } from "../src/app.js";
 import { createOrderMetrics } from "../src/metrics.js";
 import { orderDatabase } from "./order-database.js";
@@ -20,6 +22,8 @@ import { orderDatabase } from "./order-database.js";
 describe("OrderService on the wire (an independent client, real Postgres)", () => {
   let t: Awaited<ReturnType<typeof orderDatabase>>;
   let server: grpc.Server;
+  let health: ReturnType<typeof buildApp>["health"];
+  let address = "";
   // biome-ignore lint/suspicious/noExplicitAny: a dynamically loaded client has no static type
   let client: any;
 
@@ -27,7 +31,9 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     t = await orderDatabase();
     const logger = createLogger({ service: "order-test", level: "silent" });
     const metrics = createOrderMetrics(new Registry(), t.pool, 30_000, { waitingStatus: true });
-    server = buildApp({ db: t.db, logger, metrics, config: { stalledAfterMs: 30_000, faults: {} } }).grpcServer;
+    const app = buildApp({ db: t.db, logger, metrics, config: { stalledAfterMs: 30_000, faults: {} } });
+    server = app.grpcServer;
+    health = app.health;
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
         err ? reject(err) : resolve(p),
@@ -42,7 +48,8 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     });
     // biome-ignore lint/suspicious/noExplicitAny: see above
     const pkg = grpc.loadPackageDefinition(definition) as any;
-    client = new pkg.orderflow.order.v1.OrderService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    address = `127.0.0.1:${port}`;
+    client = new pkg.orderflow.order.v1.OrderService(address, grpc.credentials.createInsecure());
   });
   after(async () => {
     client?.close();
@@ -155,5 +162,109 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     const { err } = await unary("GetOrder", { order_id: "a".repeat(7000) });
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
     assert.ok((err?.details.length ?? 0) < 100, `details: ${err?.details.length} characters`);
+  });
+
+  /** A client of a standard service, from the .proto file its maintainers publish. */
+  function standardClient(file: string, includeDir: string, path: string[]) {
+    const definition = protoLoader.loadSync(file, { includeDirs: [includeDir], keepCase: true, enums: String });
+    // biome-ignore lint/suspicious/noExplicitAny: a dynamically loaded client has no static type
+    let ctor: any = grpc.loadPackageDefinition(definition);
+    for (const part of path) ctor = ctor[part];
+    return new ctor(address, grpc.credentials.createInsecure());
+  }
+
+  it("when grpc.health.v1.Health is asked, then NOT_SERVING while starting, SERVING once running, NOT_SERVING when draining; Watch streams it", async () => {
+    const require = createRequire(import.meta.url);
+    const healthProto = join(
+      dirname(require.resolve("grpc-health-check/package.json")),
+      "proto/health/v1/health.proto",
+    );
+    const healthClient = standardClient(healthProto, dirname(healthProto), ["grpc", "health", "v1", "Health"]);
+    const check = (service: string) =>
+      new Promise<string>((resolve, reject) =>
+        healthClient.Check({ service }, { deadline: deadline() }, (err: Error | null, res: { status: string }) =>
+          err ? reject(err) : resolve(res.status),
+        ),
+      );
+    try {
+      assert.equal(await check(""), "NOT_SERVING");
+      const watched: string[] = [];
+      const watch = healthClient.Watch({ service: "orderflow.order.v1.OrderService" });
+      watch.on("data", (r: { status: string }) => watched.push(r.status));
+      watch.on("error", () => {});
+      await waitFor("the first watched status", () => watched.length >= 1);
+      health.set("SERVING");
+      assert.equal(await check(""), "SERVING");
+      assert.equal(await check("orderflow.order.v1.OrderService"), "SERVING");
+      await waitFor("the watched change", () => watched.includes("SERVING"));
+      health.stop();
+      assert.equal(await check(""), "NOT_SERVING");
+      watch.cancel();
+      assert.deepEqual(watched, ["NOT_SERVING", "SERVING", "NOT_SERVING"]);
+    } finally {
+      healthClient.close();
+    }
+  });
+
+  it("when server reflection is asked (as grpcurl does), then it lists the services and describes OrderService", async () => {
+    const require = createRequire(import.meta.url);
+    const root = join(dirname(require.resolve("@grpc/reflection")), "..", "proto");
+    const reflection = standardClient(join(root, "grpc/reflection/v1/reflection.proto"), root, [
+      "grpc",
+      "reflection",
+      "v1",
+      "ServerReflection",
+    ]);
+    const ask = (request: object) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const call = reflection.ServerReflectionInfo();
+        call.on("data", (res: Record<string, unknown>) => {
+          resolve(res);
+          call.end();
+        });
+        call.on("error", reject);
+        call.write(request);
+      });
+    try {
+      const listed = await ask({ list_services: "" });
+      const names = (listed.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
+      assert.ok(names.includes("orderflow.order.v1.OrderService"), names.join(", "));
+      assert.ok(names.includes("grpc.health.v1.Health"), names.join(", "));
+      const described = await ask({ file_containing_symbol: "orderflow.order.v1.OrderService" });
+      const files = (described.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto;
+      assert.ok(files.length > 0 && files.some((f) => f.toString("latin1").includes("PlaceOrder")));
+    } finally {
+      reflection.close();
+    }
+  });
+
+  it("when a request is invalid, then INVALID_ARGUMENT carries google.rpc.BadRequest naming the proto field", async () => {
+    const { err } = await unary("PlaceOrder", {
+      idempotency_key: randomUUID(),
+      customer_id: "c-1",
+      items: [{ sku: "KB-001", quantity: 0 }],
+    });
+    assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+    // Decoded with protobufjs from the .proto files, not with the project's generated code.
+    const root = await protobuf.load([
+      join(REPO_ROOT, "proto/google/rpc/status.proto"),
+      join(REPO_ROOT, "proto/google/rpc/error_details.proto"),
+    ]);
+    const raw = err?.metadata.get("grpc-status-details-bin")[0] as Buffer;
+    assert.ok(raw, "a google.rpc.Status in grpc-status-details-bin");
+    const status = root.lookupType("google.rpc.Status").toObject(root.lookupType("google.rpc.Status").decode(raw)) as {
+      code: number;
+      details: { type_url?: string; typeUrl?: string; value: Uint8Array }[];
+    };
+    assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
+    const [detail] = status.details;
+    assert.equal(detail?.type_url ?? detail?.typeUrl, "type.googleapis.com/google.rpc.BadRequest");
+    const BadRequest = root.lookupType("google.rpc.BadRequest");
+    const bad = BadRequest.toObject(BadRequest.decode(detail?.value as Uint8Array)) as {
+      fieldViolations: { field: string; description: string }[];
+    };
+    assert.deepEqual(bad.fieldViolations, [
+      { field: "items[0].quantity", description: "must be a whole number from 1 to 1000" },
+    ]);
   });
 });
