@@ -15,8 +15,14 @@ import { type ClientResult, makeOrder, placeUntilAnswered } from "./well-behaved
 
 export interface ChaosOptions {
   orders: number;
-  /** Orders started per second (an open loop: a slow system does not slow the clients down). */
+  /** Orders started per second, at most. */
   ratePerSecond: number;
+  /**
+   * Clients at once (default 64): a new order waits for a free client. Real
+   * clients are a bounded population; an unbounded open loop would only
+   * measure how a retry storm grows once the system falls behind.
+   */
+  maxClients?: number;
   /** Time between two faults; 0 runs no faults (the negative control may). */
   faultEveryMs: number;
   /** Extra variables per service: the negative control's unsafe toggle. */
@@ -70,11 +76,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let loadDone = false;
     const loadStarted = Date.now();
     const pending: Promise<ClientResult>[] = [];
+    const maxClients = options.maxClients ?? 64;
+    const busy = new Set<Promise<ClientResult>>();
     const load = (async () => {
       for (let n = 0; n < options.orders; n++) {
         const due = loadStarted + (n * 1000) / options.ratePerSecond;
         if (due > Date.now()) await sleep(due - Date.now());
-        pending.push(placeUntilAnswered(() => system.gatewayUrl, makeOrder(runId, n)));
+        while (busy.size >= maxClients) await Promise.race(busy);
+        const client = placeUntilAnswered(() => system.gatewayUrl, makeOrder(runId, n), { budgetMs: 600_000 });
+        busy.add(client);
+        void client.finally(() => busy.delete(client));
+        pending.push(client);
         if ((n + 1) % 1000 === 0) log(`${stamp()} ${n + 1} orders sent`);
       }
     })();
@@ -162,7 +174,7 @@ export function formatReport(report: ChaosReport): string {
       `orders that needed client retries ${report.clients.retriedOrders} (max attempts ${report.clients.maxAttempts})`,
     `faults ${report.faults.length}: ${report.faults.map((f) => f.fault.split(",")[0]).join("; ")}`,
     `service restarts ${JSON.stringify(report.restarts)}`,
-    `load ${report.loadSeconds.toFixed(1)} s, drain ${report.drainSeconds.toFixed(1)} s`,
+    `load ${report.loadSeconds.toFixed(1)} s (${(c.accepted / report.loadSeconds).toFixed(1)} accepted orders/s), drain ${report.drainSeconds.toFixed(1)} s`,
     `lost ${c.lost}, duplicated orders ${c.duplicatedOrders}, duplicated charges ${c.duplicatedCharges}, ` +
       `notifications not once ${c.notificationsNotOnce}, total not charged ${c.totalNotCharged}, ` +
       `cancelled but charged ${c.cancelledButCharged}, stock not conserved ${c.stockNotConserved}, ` +

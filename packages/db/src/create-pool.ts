@@ -5,6 +5,8 @@ export interface PoolOptions {
   /** Shown in pg_stat_activity: which service holds a connection. */
   applicationName: string;
   max?: number;
+  /** How long a checkout may wait for a connection (default 10 s). */
+  connectionTimeoutMs?: number;
   /** Told of every connection lost outside a query (a Postgres restart); the pool recovers by itself. */
   onConnectionError?: (err: Error) => void;
 }
@@ -17,8 +19,22 @@ export interface PoolOptions {
  * client gets a listener from birth; the query in flight still fails with the
  * error, and the pool replaces the broken client on its next checkout.
  */
-export function createPool({ url, applicationName, max = 10, onConnectionError }: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, application_name: applicationName, max });
+export function createPool({
+  url,
+  applicationName,
+  max = 10,
+  onConnectionError,
+  connectionTimeoutMs = 10_000,
+}: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    application_name: applicationName,
+    max,
+    // A checkout waits at most this long (connecting, or queued behind busy
+    // clients): an overloaded or unreachable database is then an error the
+    // caller can act on (UNAVAILABLE, a paused consumer), not an endless queue.
+    connectionTimeoutMillis: connectionTimeoutMs,
+  });
   const report = (err: Error) => onConnectionError?.(err);
   pool.on("error", report);
   pool.on("connect", (client) => client.on("error", report));

@@ -35,6 +35,8 @@ export function subscribe<S extends DescMessage>(subscription: Subscription<S>):
 export interface EventProcessingOptions {
   nc: NatsConnection;
   pool: pg.Pool;
+  /** The relay's own pool (two connections), so that it never queues behind request work; default: pool. */
+  relayPool?: pg.Pool;
   db: NodePgDatabase;
   logger: Logger;
   registry: Registry;
@@ -91,7 +93,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
     );
   }
   const relay = startOutboxRelay({
-    pool,
+    pool: options.relayPool ?? pool,
     js,
     schema: options.schema,
     logger,

@@ -35,6 +35,12 @@ export interface Booted {
   schema: string;
   logger: Logger;
   pool: pg.Pool;
+  /**
+   * The outbox relay's own two connections (LISTEN + claim). Shared with
+   * request and handler work, the relay would queue behind it under overload,
+   * and an order accepted then would wait with its event unpublished.
+   */
+  relayPool: pg.Pool;
   db: NodePgDatabase;
   nc: NatsConnection;
   registry: Registry;
@@ -43,11 +49,14 @@ export interface Booted {
 export async function boot(options: BootOptions, settings: BootSettings): Promise<Booted> {
   const logger = createLogger({ service: options.service, level: settings.logLevel });
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
-  const pool = createPool({
+  const onConnectionError = (err: Error) =>
+    logger.warn({ err: err.message }, "a database connection was lost; the pool reconnects");
+  const pool = createPool({ url: settings.databaseUrl, applicationName: options.service, onConnectionError });
+  const relayPool = createPool({
     url: settings.databaseUrl,
-    applicationName: options.service,
-    onConnectionError: (err) =>
-      logger.warn({ err: err.message }, "a database connection was lost; the pool reconnects"),
+    applicationName: `${options.service}-outbox-relay`,
+    max: 2,
+    onConnectionError,
   });
   // Postgres may still be starting or recovering: wait for it (bounded, logged), as for NATS.
   for (let attempt = 1; ; attempt++) {
@@ -73,5 +82,5 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
-  return { service: options.service, schema: options.schema, logger, pool, db: drizzle(pool), nc, registry };
+  return { service: options.service, schema: options.schema, logger, pool, relayPool, db: drizzle(pool), nc, registry };
 }

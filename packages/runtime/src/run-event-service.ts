@@ -36,10 +36,11 @@ export interface EventServiceOptions {
 }
 
 export async function runEventService(booted: Booted, options: EventServiceOptions) {
-  const { service, schema, logger, pool, db, nc, registry } = booted;
+  const { service, schema, logger, pool, relayPool, db, nc, registry } = booted;
   const events = await startEventProcessing({
     nc,
     pool,
+    relayPool,
     db,
     logger,
     registry,
@@ -67,6 +68,6 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     ["stop consumers and relay", () => events.stop()],
     ["drain NATS", () => nc.drain()],
     ["close ops server", () => ops.close()],
-    ["close database pool", () => pool.end()],
+    ["close database pools", () => Promise.all([pool.end(), relayPool.end()])],
   ]);
 }

@@ -4,7 +4,7 @@
  * waits for GET /readyz before returning.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "./wait-for.js";
@@ -76,6 +76,9 @@ export interface ServiceProcess {
   readonly readyMs: number;
 }
 
+/** Lines kept in memory per process for assertions; the log file keeps every line. */
+const MAX_KEPT_LINES = 200_000;
+
 /** SERVICE_READY_TIMEOUT_MS, else 90 s: a service started from sources on a loaded 2-core machine is slow. */
 export function readyTimeoutMs(): number {
   const fromEnv = Number(process.env.SERVICE_READY_TIMEOUT_MS);
@@ -134,7 +137,13 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       }, delayMs);
     });
   };
-  if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
+  // Written asynchronously: a synchronous write per line stalls the harness
+  // (and the load it generates) when the services log thousands of lines a second.
+  let logStream: WriteStream | undefined;
+  if (options.logFile) {
+    mkdirSync(dirname(options.logFile), { recursive: true });
+    logStream = createWriteStream(options.logFile, { flags: "a" });
+  }
 
   const record = (chunk: Buffer, partial: { text: string }) => {
     partial.text += chunk.toString();
@@ -143,8 +152,10 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     for (const line of parts) {
       lines.push(line);
       options.onLine?.(line);
-      if (options.logFile) appendFileSync(options.logFile, `${line}\n`);
     }
+    if (parts.length) logStream?.write(`${parts.join("\n")}\n`);
+    // Bounded memory on long runs: the oldest lines go (the log file keeps them all).
+    if (lines.length > MAX_KEPT_LINES) lines.splice(0, lines.length - MAX_KEPT_LINES);
   };
 
   const handle: ServiceProcess = {

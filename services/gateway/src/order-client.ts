@@ -19,7 +19,7 @@ import {
 } from "@orderflow/contracts";
 import { currentCorrelation, type Logger } from "@orderflow/logging";
 import { Counter, type Registry } from "prom-client";
-import { callWithRetry, type RetryPolicy } from "./call-with-retry.js";
+import { callWithRetry, RETRYABLE_CODES, type RetryPolicy } from "./call-with-retry.js";
 
 export interface OrderClient {
   placeOrder(request: MessageInitShape<typeof PlaceOrderRequestSchema>): Promise<PlaceOrderResponse>;
@@ -34,12 +34,17 @@ export interface OrderClient {
  * deadline: each one was a possible duplicate order, absorbed by the key.
  */
 export function orderRpcRetries(registry: Registry): Counter {
-  return new Counter({
+  const counter = new Counter({
     name: "gateway_order_rpc_retries_total",
     help: "Order service calls retried by the gateway, by method and the status that caused the retry",
     labelNames: ["method", "code"],
     registers: [registry],
   });
+  // Every series exists from the start, at 0, so that increase() sees the first retry.
+  for (const method of ["PlaceOrder", "GetOrder", "ListOrders"]) {
+    for (const code of RETRYABLE_CODES) counter.inc({ method, code: grpc.status[code] }, 0);
+  }
+  return counter;
 }
 
 export function createOrderClient(

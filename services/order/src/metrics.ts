@@ -7,6 +7,9 @@ import { perScrape } from "@orderflow/observability";
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 
+/** The steps a pending order can wait on: each has its series from the start, at 0. */
+export const WAITING_STEPS = ["stock", "payment"] as const;
+
 export function createOrderMetrics(
   registry: Registry,
   pool: pg.Pool,
@@ -20,6 +23,7 @@ export function createOrderMetrics(
     labelNames: ["outcome"],
     registers,
   });
+  for (const outcome of ["placed", "replayed"]) ordersPlaced.inc({ outcome }, 0);
   // UNSAFE_ORDER_NO_WAITING_STATUS: the publisher side without its view of where orders wait.
   if (!waitingStatus) return { registry, ordersPlaced };
   // One query per scrape, shared by orders_pending and orders_stalled.
@@ -39,6 +43,7 @@ export function createOrderMetrics(
     registers,
     async collect() {
       this.reset();
+      for (const step of WAITING_STEPS) this.set({ waiting_on: step }, 0); // every known series, from the start
       for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.pending));
     },
   });
@@ -49,6 +54,7 @@ export function createOrderMetrics(
     registers,
     async collect() {
       this.reset();
+      for (const step of WAITING_STEPS) this.set({ waiting_on: step }, 0);
       for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.stalled));
     },
   });

@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { jetstream } from "@nats-io/jetstream";
+import { connectNats } from "@orderflow/messaging";
+import { NATS_USERS, REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
+import { parse as parseYaml } from "yaml";
+import { postOrder } from "./support/api.js";
+import { type PrometheusHandle, startPrometheus } from "./support/prometheus.js";
+
+/**
+ * The alert rules evaluated for real: Debian's Prometheus scrapes the running
+ * services with infra/prometheus/alerts.yml loaded as it is (its `for:`
+ * durations included), every second. First a healthy run, during which no
+ * alert may even be pending; then each incident's signal, and each matching
+ * alert must go pending (where it has a `for:`) and then fire. The first dead
+ * letter of a consumer must fire DeadLetters: that needs every series to exist
+ * from the start, at 0. Then every panel of the Grafana dashboard must return
+ * data, and every metric the rules, the dashboard and the README name must be
+ * one the services export.
+ */
+const RULES = join(REPO_ROOT, "infra", "prometheus", "alerts.yml");
+const DASHBOARD = join(REPO_ROOT, "infra", "grafana", "dashboards", "orderflow.json");
+
+describe("alerts", () => {
+  let system: System;
+  let prometheus: PrometheusHandle;
+  before(async () => {
+    system = await startSystem({
+      services: [...SERVICE_NAMES],
+      env: { order: { ORDER_STALLED_AFTER_MS: "3000" } },
+    });
+    const port = (name: (typeof SERVICE_NAMES)[number]) =>
+      system.service(name).env[name === "gateway" ? "PORT" : "HTTP_PORT"];
+    prometheus = await startPrometheus(SERVICE_NAMES.map((name) => `127.0.0.1:${port(name)}`));
+  });
+  after(async () => {
+    await prometheus?.stop();
+    await system?.stop();
+  });
+
+  const order = (n: number) =>
+    postOrder(system.gatewayUrl, { customerId: `alerts-${n}`, items: [{ sku: "CB-001", quantity: 1 }] });
+
+  it("when the system is healthy, then no alert is pending or firing", async () => {
+    await waitForTargets(prometheus, SERVICE_NAMES.length);
+    for (let i = 0; i < 6; i++) assert.equal((await order(i)).status, 201);
+    // 20 evaluations with orders flowing and completing.
+    for (let i = 0; i < 20; i++) {
+      const active = await prometheus.alerts();
+      assert.deepEqual(
+        active.map((a) => `${a.labels.alertname}:${a.state}`),
+        [],
+        "no alert on a healthy run",
+      );
+      if (i % 4 === 0) await order(100 + i);
+      await sleep(1000);
+    }
+  });
+
+  it("when each incident's signal is caused, then its alert goes pending, then fires", async () => {
+    // The signals: a slow payment consumer (the dark failure: slow, and orders stall on payment),
+    // PlaceOrder acks slower than the gateway's 2 s deadline (the duplicate order's retries),
+    // and one poison message (a dead letter).
+    await Promise.all([
+      restartWith(system, "payment", { FAULT_PAYMENT_SLOW_DB_MS: "8000" }),
+      restartWith(system, "order", { FAULT_ORDER_SLOW_ACK_MS: "2500", FAULT_ORDER_SLOW_ACK_COUNT: "2" }),
+    ]);
+    const faultAt = Date.now();
+    const nc = await connectNats({
+      url: system.nats.url,
+      name: "alerts-test",
+      user: NATS_USERS.operator.user,
+      pass: NATS_USERS.operator.password,
+    });
+    await jetstream(nc).publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), {
+      msgID: "alerts-poison-1",
+    });
+    await nc.close();
+
+    const expected: Record<string, { hasFor: boolean }> = {
+      DeadLetters: { hasFor: false },
+      OrderAcksSlowerThanDeadline: { hasFor: false },
+      OrdersStalled: { hasFor: true },
+      ConsumerSlow: { hasFor: true },
+    };
+    const seen: Record<string, { pendingS?: number; firingS?: number }> = {};
+    let n = 0;
+    const deadline = Date.now() + 240_000;
+    while (Date.now() < deadline) {
+      for (const a of await prometheus.alerts()) {
+        const name = a.labels.alertname as string;
+        const entry = (seen[name] ??= {});
+        const s = Math.round((Date.now() - faultAt) / 100) / 10;
+        if (a.state === "pending") entry.pendingS ??= s;
+        if (a.state === "firing") entry.firingS ??= s;
+      }
+      if (Object.keys(expected).every((name) => seen[name]?.firingS !== undefined)) break;
+      // Orders keep arriving: they pile up behind the slow payment consumer.
+      if (n < 40) void order(1000 + n++).catch(() => {});
+      await sleep(1000);
+    }
+    for (const [name, e] of Object.entries(seen)) {
+      console.log(
+        `  ${name.padEnd(28)} pending after ${e.pendingS ?? "-"} s, firing after ${e.firingS ?? "-"} s (from the fault)`,
+      );
+    }
+    for (const [name, { hasFor }] of Object.entries(expected)) {
+      assert.ok(seen[name]?.firingS !== undefined, `${name} fired`);
+      if (hasFor) assert.ok(seen[name]?.pendingS !== undefined, `${name} was pending before it fired`);
+    }
+    const deadLetters = (await prometheus.alerts()).find((a) => a.labels.alertname === "DeadLetters");
+    assert.equal(deadLetters?.labels.consumer, "inventory-order-placed", "the first dead letter of the consumer fired");
+  });
+
+  it("when every panel of the dashboard is queried, then each returns data", async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets ?? []) {
+        const result = await prometheus.query(target.expr);
+        assert.ok(result.length > 0, `panel "${panel.title}" shows no data: ${target.expr}`);
+      }
+    }
+  });
+
+  it("when the rules, the dashboard and the README name a metric, then the services export it", async () => {
+    const exported = new Set<string>();
+    for (const name of SERVICE_NAMES) {
+      const port = system.service(name).env[name === "gateway" ? "PORT" : "HTTP_PORT"];
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const m of text.matchAll(/^# TYPE (\S+) /gm)) exported.add(m[1] as string);
+    }
+    const family = (name: string) => name.replace(/_(bucket|sum|count)$/, "");
+    const named = (text: string) =>
+      [...text.matchAll(/\b(?:consumer|outbox|orders|gateway)_[a-z0-9_]+\b/g)].map((m) => m[0]);
+
+    const rules = parseYaml(readFileSync(RULES, "utf8")) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const metricsTable = readme.slice(
+      readme.indexOf("| metric "),
+      readme.indexOf("- **The caller sees where its order is**"),
+    );
+    const sources: [string, string[]][] = [
+      ...rules.groups.flatMap((g) => g.rules.map((r): [string, string[]] => [`alert ${r.alert}`, named(r.expr)])),
+      ...dashboard.panels.map((p): [string, string[]] => [
+        `panel "${p.title}"`,
+        (p.targets ?? []).flatMap((t) => named(t.expr)),
+      ]),
+      ["README metrics table", [...metricsTable.matchAll(/`([a-z_]+)(?:\{[^`]*\})?`/g)].map((m) => m[1] as string)],
+    ];
+    for (const [where, names] of sources) {
+      assert.ok(names.length > 0, `${where} names no metric`);
+      for (const name of names)
+        assert.ok(exported.has(family(name)), `${where} names ${name}, which no service exports`);
+    }
+  });
+});
+
+async function restartWith(system: System, name: "payment" | "order", env: Record<string, string>) {
+  const proc = system.service(name);
+  await proc.stop();
+  await proc.start(env);
+}
+
+async function waitForTargets(prometheus: PrometheusHandle, count: number) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const up = await prometheus.query("up == 1");
+    if (up.length >= count) return;
+    await sleep(500);
+  }
+  throw new Error(`Prometheus does not scrape all ${count} services`);
+}
