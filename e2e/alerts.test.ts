@@ -92,7 +92,8 @@ describe("alerts", () => {
     while (Date.now() < deadline) {
       for (const a of await prometheus.alerts()) {
         const name = a.labels.alertname as string;
-        const entry = (seen[name] ??= {});
+        seen[name] ??= {};
+        const entry = seen[name];
         const s = Math.round((Date.now() - faultAt) / 100) / 10;
         if (a.state === "pending") entry.pendingS ??= s;
         if (a.state === "firing") entry.firingS ??= s;

@@ -81,6 +81,14 @@ export const FAULT_SWITCHES = {
       "The payment consumer runs without its telemetry (no metrics, no process spans) and without in-progress acks (the safeguards off).",
     parse: parse.boolean,
   },
+  FAULT_ORDER_WRONG_UNIT_PRICES: {
+    service: "order",
+    kind: "fault",
+    scenario: "replay",
+    description:
+      "The order service records every line's unit price from inventory.stock.reserved ten times too high (a bug that succeeds and acks: what replay is for).",
+    parse: parse.boolean,
+  },
   UNSAFE_ORDER_NO_WAITING_STATUS: {
     service: "order",
     kind: "unsafe",

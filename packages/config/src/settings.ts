@@ -109,7 +109,7 @@ export const messagingSettings = {
   },
   maxDeliver: {
     env: "CONSUMER_MAX_DELIVER",
-    description: "deliveries of one message at most; the last failing one goes to the dead letters",
+    description: "failed attempts of one message (with the database answering) before it goes to the dead letters",
     default: 5,
     parse: parse.integer(1, 100),
   },
@@ -130,6 +130,12 @@ export const messagingSettings = {
     description: "outbox rows the relay claims per transaction",
     default: 100,
     parse: parse.integer(1, 10_000),
+  },
+  streamMaxAgeHours: {
+    env: "STREAM_MAX_AGE_HOURS",
+    description: "how long the domain streams keep events: the window `pnpm replay` can reach",
+    default: 168,
+    parse: parse.integer(1, 24 * 365),
   },
   outboxPollMs: {
     env: "OUTBOX_POLL_MS",

@@ -7,6 +7,7 @@ export * from "./messaging-metrics.js";
 export * from "./outbox.js";
 export * from "./outbox-relay.js";
 export * from "./provision.js";
+export * from "./replay.js";
 export * from "./run-consumer.js";
 export * from "./start-event-processing.js";
 export * from "./trace-propagation.js";

@@ -41,7 +41,13 @@ export function streamOf(subject: string): keyof typeof STREAMS {
   return found[0] as keyof typeof STREAMS;
 }
 
-export async function provisionStreams(jsm: JetStreamManager): Promise<void> {
+/** How long the domain streams keep events by default (7 days): the window a replay can reach. */
+export const DEFAULT_STREAM_MAX_AGE_MS = 7 * DAY_MS;
+
+export async function provisionStreams(
+  jsm: JetStreamManager,
+  { maxAgeMs = DEFAULT_STREAM_MAX_AGE_MS }: { maxAgeMs?: number } = {},
+): Promise<void> {
   for (const [name, subject] of Object.entries(STREAMS)) {
     const config = {
       name,
@@ -51,7 +57,7 @@ export async function provisionStreams(jsm: JetStreamManager): Promise<void> {
       num_replicas: 1,
       // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates.
       duplicate_window: nanos(2 * 60 * 1000),
-      max_age: nanos(name === DEAD_LETTER_STREAM ? 30 * DAY_MS : 7 * DAY_MS),
+      max_age: nanos(name === DEAD_LETTER_STREAM ? 30 * DAY_MS : maxAgeMs),
     };
     try {
       await jsm.streams.info(name);

@@ -17,6 +17,7 @@ import type { InboxTable } from "./inbox.js";
 import { createMessagingMetrics } from "./messaging-metrics.js";
 import { startOutboxRelay } from "./outbox-relay.js";
 import { provisionConsumer, provisionStreams, streamOf } from "./provision.js";
+import { type ReplayableSubscription, type ReplayPolicy, serveReplays } from "./replay.js";
 import { type Handler, type RunningConsumer, runConsumer } from "./run-consumer.js";
 
 export interface Subscription<S extends DescMessage = DescMessage> {
@@ -25,6 +26,8 @@ export interface Subscription<S extends DescMessage = DescMessage> {
   subject: string;
   schema: S;
   handler: Handler<S>;
+  /** Whether a replay may reprocess its events, and how (replay.ts). Every handler says. */
+  replay: ReplayPolicy<S>;
 }
 
 /** Keeps a subscription's handler typed by its schema. */
@@ -33,6 +36,8 @@ export function subscribe<S extends DescMessage>(subscription: Subscription<S>):
 }
 
 export interface EventProcessingOptions {
+  /** The service's name: it serves replays of its consumers on rpc.replay.<service>. */
+  service: string;
   nc: NatsConnection;
   pool: pg.Pool;
   /** The relay's own pool (two connections), so that it never queues behind request work; default: pool. */
@@ -48,6 +53,8 @@ export interface EventProcessingOptions {
   consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
   outboxPollMs: number;
   outboxBatchSize?: number;
+  /** How long the domain streams keep events (max_age): the reach of a replay. */
+  streamMaxAgeMs?: number;
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
 }
 
@@ -59,7 +66,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const { nc, pool, db, logger, subscriptions } = options;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await provisionStreams(jsm);
+  await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs });
   for (const sub of subscriptions) {
     await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
   }
@@ -92,6 +99,14 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
       }),
     );
   }
+  const replays = serveReplays(nc, options.service, {
+    js,
+    db,
+    inbox: options.inbox,
+    logger,
+    registry: options.registry,
+    subscriptions: subscriptions as unknown as ReplayableSubscription[],
+  });
   const relay = startOutboxRelay({
     pool: options.relayPool ?? pool,
     js,
@@ -103,6 +118,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   });
   return {
     async stop() {
+      replays.unsubscribe();
       await Promise.all(consumers.map((c) => c.stop()));
       await relay.stop();
     },

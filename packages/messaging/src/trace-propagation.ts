@@ -110,3 +110,45 @@ export function withProcessSpan<T>(
     fn,
   );
 }
+
+/**
+ * A "replay" span: a new trace (a replay is its own operation, started by an
+ * operator), LINKED to the original message's trace, so that each reprocessed
+ * event can be followed back to the order it belongs to.
+ */
+export function withReplaySpan<T>(
+  original: TraceHeaders,
+  message: { subject: string; id: string; consumer: string; replayId: string; streamSequence: number },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const linked = trace.getSpanContext(contextOf(original));
+  return tracer.startActiveSpan(
+    `replay ${message.subject}`,
+    {
+      kind: SpanKind.CONSUMER,
+      root: true,
+      links: linked ? [{ context: linked, attributes: { "orderflow.link": "original message" } }] : [],
+      attributes: {
+        "messaging.system": "nats",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "replay",
+        "messaging.destination.name": message.subject,
+        "messaging.message.id": message.id,
+        "messaging.consumer.group.name": message.consumer,
+        "orderflow.replay.id": message.replayId,
+        "orderflow.stream.sequence": message.streamSequence,
+      },
+    },
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}

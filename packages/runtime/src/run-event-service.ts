@@ -25,6 +25,7 @@ export interface EventServiceOptions {
     concurrency: number;
     outboxPollMs: number;
     outboxBatchSize: number;
+    streamMaxAgeHours: number;
   };
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
   /** The service's own ops server, when it has more to show; otherwise one is built. */
@@ -38,6 +39,7 @@ export interface EventServiceOptions {
 export async function runEventService(booted: Booted, options: EventServiceOptions) {
   const { service, schema, logger, pool, relayPool, db, nc, registry } = booted;
   const events = await startEventProcessing({
+    service,
     nc,
     pool,
     relayPool,
@@ -51,6 +53,7 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     consumer: options.config,
     outboxPollMs: options.config.outboxPollMs,
     outboxBatchSize: options.config.outboxBatchSize,
+    streamMaxAgeMs: options.config.streamMaxAgeHours * 60 * 60 * 1000,
     unsafe: options.unsafe,
   });
   const ops =

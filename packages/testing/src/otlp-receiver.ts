@@ -15,6 +15,8 @@ export interface ReceivedSpan {
   startMs: number;
   durationMs: number;
   attributes: Record<string, unknown>;
+  /** Span links: the traces this span is linked to (a replay links the original message's). */
+  links: { traceId: string; spanId: string }[];
 }
 
 export interface OtlpReceiver {
@@ -58,6 +60,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                   startMs: start,
                   durationMs: end - start,
                   attributes: attrs(s.attributes),
+                  links: (s.links ?? []).map((l: { traceId: string; spanId: string }) => ({
+                    traceId: l.traceId,
+                    spanId: l.spanId,
+                  })),
                 });
               }
             }

@@ -26,13 +26,9 @@ export interface OrderAppDeps {
 }
 
 /** The events the order service consumes: the results that move an order on (order-saga.ts). */
-export const orderSubscriptions: Subscription[] = [
-  onStockReserved,
-  onStockRejected,
-  onPaymentSucceeded,
-  onPaymentFailed,
-  onNotificationSent,
-];
+export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[] {
+  return [onStockReserved(faults), onStockRejected, onPaymentSucceeded, onPaymentFailed, onNotificationSent];
+}
 
 export interface OrderApp {
   grpcServer: grpc.Server;

@@ -33,7 +33,7 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
 await runEventService(booted, {
   inbox,
   failures: consumerFailures,
-  subscriptions: orderSubscriptions,
+  subscriptions: orderSubscriptions(config.faults),
   config,
   ops: opsServer,
   // tryShutdown refuses new calls and lets in-flight ones finish.

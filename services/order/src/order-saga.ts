@@ -66,6 +66,22 @@ export async function recordStockReserved(tx: Tx, event: StockReserved): Promise
   await decide(tx, recorded);
 }
 
+/**
+ * The replay of inventory.stock.reserved (replay.ts): the lines' unit prices
+ * and the total, recomputed from the event and overwritten. Nothing else: the
+ * status, the timeline and the events already published stay as they are.
+ */
+export async function repriceFromStockReserved(tx: Tx, event: StockReserved): Promise<void> {
+  const order = await lockOrder(tx, event.orderId);
+  for (const line of event.items) {
+    await tx
+      .update(orderItems)
+      .set({ unitPriceCents: Number(line.unitPriceCents) })
+      .where(and(eq(orderItems.orderId, order.id), eq(orderItems.sku, line.sku)));
+  }
+  await update(tx, order, { totalCents: Number(event.totalCents) });
+}
+
 export async function rejectForStock(tx: Tx, orderId: string, reason: string): Promise<void> {
   const order = await lockOrder(tx, orderId);
   if (order.stockResult) return;

@@ -7,4 +7,8 @@ export const onOrderCancelled = subscribe({
   subject: EVENTS.orderCancelled.subject,
   schema: OrderCancelledSchema,
   handler: ({ tx, event }) => releaseStock(tx, event.orderId),
+  replay: {
+    replayable: true,
+    how: "the handler itself: it releases only reservations still held, so a replay changes nothing already right",
+  },
 });

@@ -7,4 +7,8 @@ export const onOrderConfirmed = subscribe({
   subject: EVENTS.orderConfirmed.subject,
   schema: OrderConfirmedSchema,
   handler: ({ tx, event }) => commitStock(tx, event.orderId),
+  replay: {
+    replayable: true,
+    how: "the handler itself: it settles only reservations still held, so a replay changes nothing already right",
+  },
 });

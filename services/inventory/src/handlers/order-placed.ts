@@ -25,5 +25,9 @@ export function onOrderPlaced(faults: InventoryConfig["faults"]) {
           : undefined,
       });
     },
+    replay: {
+      replayable: false,
+      why: "it reserves stock and announces the result: run again, it would hold the stock twice and start a second payment",
+    },
   });
 }

@@ -14,5 +14,9 @@ export function onOrderCancelled(sender: NotificationSender) {
         { orderId: event.orderId, customerId: event.customerId, kind: "order_cancelled", detail: event.reason },
         sender,
       ),
+    replay: {
+      replayable: false,
+      why: "it sends the customer a message: a notification must never be sent twice",
+    },
   });
 }

@@ -19,5 +19,9 @@ export function onOrderConfirmed(sender: NotificationSender) {
         },
         sender,
       ),
+    replay: {
+      replayable: false,
+      why: "it sends the customer a message: a notification must never be sent twice",
+    },
   });
 }

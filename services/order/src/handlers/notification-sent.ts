@@ -7,4 +7,8 @@ export const onNotificationSent = subscribe({
   subject: EVENTS.notificationSent.subject,
   schema: NotificationSentSchema,
   handler: ({ tx, event }) => recordNotified(tx, event.orderId, event.kind),
+  replay: {
+    replayable: false,
+    why: "it appends the 'notified' step to the timeline: run again, it would append it twice",
+  },
 });

@@ -7,4 +7,8 @@ export const onPaymentFailed = subscribe({
   subject: EVENTS.paymentFailed.subject,
   schema: PaymentFailedSchema,
   handler: ({ tx, event }) => cancelUnpaid(tx, event.orderId, event.reason),
+  replay: {
+    replayable: true,
+    how: "the handler itself: the saga records each result once: a replay changes nothing already recorded, and records a result that was lost",
+  },
 });

@@ -7,4 +7,8 @@ export const onPaymentSucceeded = subscribe({
   subject: EVENTS.paymentSucceeded.subject,
   schema: PaymentSucceededSchema,
   handler: ({ tx, event }) => confirmPaid(tx, event),
+  replay: {
+    replayable: true,
+    how: "the handler itself: the saga records each result once: a replay changes nothing already recorded, and records a result that was lost",
+  },
 });

@@ -7,4 +7,8 @@ export const onStockRejected = subscribe({
   subject: EVENTS.stockRejected.subject,
   schema: StockRejectedSchema,
   handler: ({ tx, event }) => rejectForStock(tx, event.orderId, event.reason),
+  replay: {
+    replayable: true,
+    how: "the handler itself: the saga records each result once: a replay changes nothing already recorded, and records a result that was lost",
+  },
 });

@@ -9,5 +9,9 @@ export function onStockReserved(provider: PaymentProvider, options: ChargeOption
     subject: EVENTS.stockReserved.subject,
     schema: StockReservedSchema,
     handler: ({ tx, event }) => chargePayment(tx, event, provider, options),
+    replay: {
+      replayable: false,
+      why: "it charges the customer's card: a charge must never happen twice (a wrong charge is corrected by a refund, not a replay)",
+    },
   });
 }
