@@ -155,13 +155,14 @@ const databaseUrlOf = await serviceDatabaseUrls(databaseUrl);
 const { url: natsUrl, withUsers } = await nats();
 const natsUser = (service: keyof typeof NATS_USERS) =>
   withUsers ? { NATS_USER: NATS_USERS[service].user, NATS_PASSWORD: NATS_USERS[service].password } : {};
+// Every variable of the shell reaches every service (RATE_LIMIT_MAX, CONSUMER_CONCURRENCY,
+// LOG_LEVEL, OTEL_*, fault switches ...); only the wiring below (URLs, ports, credentials) is
+// set here, because it differs per service.
 const common = {
-  PATH: process.env.PATH ?? "",
-  HOME: process.env.HOME ?? "",
+  ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
   NODE_ENV: process.env.NODE_ENV ?? "development",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   NATS_URL: natsUrl,
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("OTEL_"))),
 };
 const services: [keyof typeof colour, Record<string, string>, number][] = [
   [
