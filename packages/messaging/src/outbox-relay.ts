@@ -116,7 +116,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       });
       if (published.length) {
         await client.query(
-          `UPDATE ${table} SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+          `UPDATE ${table} SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
           [published],
         );
       }

@@ -23,6 +23,8 @@ export interface NatsServerHandle {
   resume(): Promise<void>;
   /** kill -9: no clean shutdown; the store is kept for resume(). */
   crash(): Promise<void>;
+  /** The server process's pid, while it runs. */
+  readonly pid: number | undefined;
 }
 
 export interface NatsServerOptions {
@@ -82,6 +84,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     async restart() {
       await stopProcess();
       await start();
+    },
+    get pid() {
+      return child?.pid;
     },
     pause: stopProcess,
     resume: start,

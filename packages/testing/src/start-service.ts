@@ -74,6 +74,8 @@ export interface ServiceProcess {
   whenReady(): Promise<void>;
   /** How long the last start took to become ready, in ms. */
   readonly readyMs: number;
+  /** The current process's pid (undefined when it is not running). */
+  readonly pid: number | undefined;
 }
 
 /** Lines kept in memory per process for assertions; the log file keeps every line. */
@@ -175,6 +177,9 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     whenReady: () => ready,
     get readyMs() {
       return readyMs;
+    },
+    get pid() {
+      return handle.running ? child?.pid : undefined;
     },
     get running() {
       return !!child && child.exitCode === null && child.signalCode === null;

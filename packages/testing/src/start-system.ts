@@ -32,6 +32,8 @@ export interface SystemOptions {
   postgres?: "shared" | "private";
   /** Restart a service process that exits without stop() (see createServiceProcess). */
   supervise?: boolean;
+  /** Run the compiled services (dist/, as the image does; needs `pnpm build`) instead of their sources. */
+  built?: boolean;
   /** How long each service may take to become ready (default SERVICE_READY_TIMEOUT_MS, else 90 s). */
   readyTimeoutMs?: number;
 }
@@ -142,6 +144,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           readyUrl: `http://127.0.0.1:${port}/readyz`,
           readyTimeoutMs: options.readyTimeoutMs ?? readyTimeoutMs(),
           supervise: options.supervise,
+          built: options.built,
           logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${label}.log`),
         });
         processes.set(label, proc);

@@ -1,0 +1,419 @@
+/**
+ * pnpm bench: the system measured against this machine's own Postgres ceiling,
+ * in one run, printed as a table and a final JSON line.
+ *
+ * 1. The ceiling: pgbench on the same Postgres server, with the placement's
+ *    core transaction (insert an order, insert an outbox row), and the same
+ *    with pg_notify (a NOTIFY serializes commits cluster-wide).
+ * 2. The system as the image runs it: compiled dist/ (run `pnpm build` first;
+ *    this command does), default log level, telemetry on with OTLP export to
+ *    an address where nothing listens; its own database and nats-server.
+ * 3. Closed-loop load at rising concurrency: accepted orders/s, POST p50/p99,
+ *    and completed sagas/s with the backlog at the end.
+ * 4. An open loop at half the best accepted rate: POST p50/p99, placed-to-final
+ *    p50/p99, relay lag (commit to JetStream ack) p50/p99, consumer lag.
+ * 5. Where the time goes: Postgres commits per completed saga, CPU ms per
+ *    accepted order for each service, Postgres, nats-server and the load
+ *    generator itself; idle RSS per service.
+ *
+ * Figures are ratios to the ceiling measured in the same run: absolute numbers
+ * move with whatever else the machine is doing.
+ *
+ *   pnpm bench [--seconds 15] [--levels 8,32,128]
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import {
+  createTestDatabase,
+  freePort,
+  REPO_ROOT,
+  SERVICE_NAMES,
+  type ServiceName,
+  startSystem,
+} from "../packages/testing/src/index.js";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "15" },
+    levels: { type: "string", default: "8,32,128" },
+    "skip-build": { type: "boolean", default: false },
+  },
+});
+const SECONDS = Number(values.seconds);
+const LEVELS = String(values.levels).split(",").map(Number);
+const serverUrl = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const TICK = 100; // USER_HZ: /proc's CPU times are in 1/100 s
+
+const percentile = (xs: number[], p: number) => {
+  if (!xs.length) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+};
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+// ---------------------------------------------------------------- the ceiling
+function pgbenchBinary(): string {
+  const found = spawnSync("sh", ["-c", "command -v pgbench"], { encoding: "utf8" }).stdout.trim();
+  if (!found) throw new Error("pgbench not found: apt-get install postgresql-client (or postgresql)");
+  return found;
+}
+
+async function ceiling(): Promise<{ orderOutboxTps: number; withNotifyTps: number; clients: number }> {
+  const db = await createTestDatabase(serverUrl);
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query(`
+    CREATE TABLE bench_orders (id uuid PRIMARY KEY, customer_id text NOT NULL, status text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE bench_outbox (id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL,
+      headers jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz);`);
+  await client.end();
+  const base = `\\set id random(1, 1000000000)
+BEGIN;
+INSERT INTO bench_orders (id, customer_id, status) VALUES (gen_random_uuid(), 'c-' || :id, 'PENDING');
+INSERT INTO bench_outbox (id, subject, payload, headers) VALUES (gen_random_uuid(), 'orders.order.placed', '\\x0a24'::bytea, '{"eventType":"x"}');
+`;
+  const dir = tmpdir();
+  const plain = join(dir, `bench-plain-${process.pid}.sql`);
+  const notify = join(dir, `bench-notify-${process.pid}.sql`);
+  writeFileSync(plain, `${base}COMMIT;\n`);
+  writeFileSync(notify, `${base}SELECT pg_notify('outbox_bench', '');\nCOMMIT;\n`);
+  const url = new URL(db.url);
+  const run = (file: string) => {
+    const out = execFileSync(
+      pgbenchBinary(),
+      ["-n", "-c", "8", "-j", "2", "-T", String(Math.max(5, Math.round(SECONDS / 2))), "-f", file, db.url],
+      { encoding: "utf8", env: { ...process.env, PGHOST: url.hostname, PGPORT: url.port } },
+    );
+    return Number(out.match(/tps = ([\d.]+)/)?.[1] ?? Number.NaN);
+  };
+  try {
+    return { orderOutboxTps: run(plain), withNotifyTps: run(notify), clients: 8 };
+  } finally {
+    await db.drop();
+  }
+}
+
+// ---------------------------------------------------------------- CPU and memory of processes
+function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+function rssMb(pid: number): number {
+  try {
+    const kb = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1]);
+    return kb / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+function postgresPids(): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres";
+      } catch {
+        return false;
+      }
+    });
+}
+
+// ---------------------------------------------------------------- the load
+interface LoadResult {
+  accepted: number;
+  failed: number;
+  seconds: number;
+  latencies: number[];
+}
+
+const body = (n: number) =>
+  JSON.stringify({ customerId: `bench-${n % 1000}`, items: [{ sku: "CB-001", quantity: 1 }] });
+
+async function post(gatewayUrl: string, n: number): Promise<number | undefined> {
+  const started = performance.now();
+  try {
+    const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+      body: body(n),
+    });
+    await res.arrayBuffer();
+    return res.status === 201 ? performance.now() - started : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Closed loop: `clients` clients, each POSTing again as soon as it has its answer. */
+async function closedLoop(gatewayUrl: string, clients: number, seconds: number): Promise<LoadResult> {
+  const until = performance.now() + seconds * 1000;
+  const result: LoadResult = { accepted: 0, failed: 0, seconds, latencies: [] };
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < until) {
+        const ms = await post(gatewayUrl, n++);
+        if (ms === undefined) result.failed++;
+        else {
+          result.accepted++;
+          result.latencies.push(ms);
+        }
+      }
+    }),
+  );
+  return result;
+}
+
+/** Open loop: one POST every 1/rate s, whatever the answers do. */
+async function openLoop(gatewayUrl: string, rate: number, seconds: number): Promise<LoadResult> {
+  const started = performance.now();
+  const total = Math.floor(rate * seconds);
+  const result: LoadResult = { accepted: 0, failed: 0, seconds, latencies: [] };
+  const inFlight: Promise<void>[] = [];
+  for (let n = 0; n < total; n++) {
+    const due = started + (n * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(
+      post(gatewayUrl, n).then((ms) => {
+        if (ms === undefined) result.failed++;
+        else {
+          result.accepted++;
+          result.latencies.push(ms);
+        }
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  return result;
+}
+
+// ---------------------------------------------------------------- the run
+async function main() {
+  if (!values["skip-build"]) {
+    console.log("building (pnpm build) ...");
+    execFileSync("pnpm", ["build"], { cwd: REPO_ROOT, stdio: "ignore" });
+  }
+  console.log("the ceiling: pgbench on the same Postgres ...");
+  const ceil = await ceiling();
+
+  const deadOtlp = `http://127.0.0.1:${await freePort()}`; // nothing listens: a user without a collector
+  const env = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [
+      name,
+      { LOG_LEVEL: "info", OTEL_EXPORTER_OTLP_ENDPOINT: deadOtlp, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+    ]),
+  ) as unknown as Record<ServiceName, Record<string, string>>;
+  console.log("starting the system (compiled, as the image runs it) ...");
+  const system = await startSystem({ services: [...SERVICE_NAMES], built: true, env });
+  const db = new pg.Pool({ connectionString: system.database.url, max: 2 });
+  try {
+    await db.query("UPDATE inventory.stock SET available = 100000000 WHERE sku = 'CB-001'");
+    await sleep(3000);
+    const idleRss = Object.fromEntries(
+      SERVICE_NAMES.map((name) => [name, round(rssMb(system.service(name).pid ?? 0), 0)]),
+    ) as Record<ServiceName, number>;
+
+    const pids = () => ({
+      ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, [system.service(name).pid ?? 0]])),
+      postgres: postgresPids(),
+      "nats-server": [system.nats.pid ?? 0],
+    });
+    const cpu = () =>
+      Object.fromEntries(Object.entries(pids()).map(([k, list]) => [k, list.reduce((s, p) => s + cpuTicks(p), 0)]));
+    const commits = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            "SELECT sum(xact_commit) AS n FROM pg_stat_database WHERE datname = current_database()",
+          )
+        ).rows[0]?.n ?? 0,
+      );
+    const finalOrders = async () =>
+      Number(
+        (await db.query<{ n: string }>("SELECT count(*) AS n FROM orders.orders WHERE status <> 'PENDING'")).rows[0]
+          ?.n ?? 0,
+      );
+    const pendingOrders = async () =>
+      Number(
+        (await db.query<{ n: string }>("SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'")).rows[0]
+          ?.n ?? 0,
+      );
+
+    // Warm-up: JIT, pools, connections.
+    await closedLoop(system.gatewayUrl, 8, 3);
+    await waitForDrain(pendingOrders);
+
+    const levels: Array<{
+      clients: number;
+      acceptedPerS: number;
+      p50: number;
+      p99: number;
+      completedPerS: number;
+      backlogAtEnd: number;
+    }> = [];
+    let profile: { cpuMsPerOrder: Record<string, number>; commitsPerSaga: number; loadGenCpuMsPerOrder: number } = {
+      cpuMsPerOrder: {},
+      commitsPerSaga: 0,
+      loadGenCpuMsPerOrder: 0,
+    };
+    for (const clients of LEVELS) {
+      const cpu0 = cpu();
+      const me0 = process.cpuUsage();
+      const commits0 = await commits();
+      const final0 = await finalOrders();
+      const r = await closedLoop(system.gatewayUrl, clients, SECONDS);
+      const final1 = await finalOrders();
+      const backlog = await pendingOrders();
+      await waitForDrain(pendingOrders);
+      const cpu1 = cpu();
+      const me1 = process.cpuUsage(me0);
+      const completedAll = (await finalOrders()) - final0;
+      const commits1 = await commits();
+      levels.push({
+        clients,
+        acceptedPerS: round(r.accepted / r.seconds),
+        p50: round(percentile(r.latencies, 50)),
+        p99: round(percentile(r.latencies, 99)),
+        completedPerS: round((final1 - final0) / r.seconds),
+        backlogAtEnd: backlog,
+      });
+      if (r.accepted / r.seconds >= Math.max(...levels.map((l) => l.acceptedPerS))) {
+        profile = {
+          cpuMsPerOrder: Object.fromEntries(
+            Object.keys(cpu1).map((k) => [k, round((((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) * 1000) / TICK / r.accepted, 2)]),
+          ),
+          commitsPerSaga: round((commits1 - commits0) / Math.max(1, completedAll), 1),
+          loadGenCpuMsPerOrder: round((me1.user + me1.system) / 1000 / r.accepted, 2),
+        };
+      }
+      console.log(`  ${clients} clients: ${JSON.stringify(levels.at(-1))}`);
+    }
+    const best = Math.max(...levels.map((l) => l.acceptedPerS));
+    const sustained = Math.max(
+      0,
+      ...levels.filter((l) => l.backlogAtEnd <= l.completedPerS).map((l) => l.completedPerS),
+    );
+
+    // Half of the maximum, open loop.
+    const half = Math.max(1, Math.floor(best / 2));
+    const since = new Date();
+    const open = await openLoop(system.gatewayUrl, half, SECONDS);
+    await waitForDrain(pendingOrders);
+    const { rows: sagas } = await db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM max(t.at) FILTER (WHERE t.step IN ('confirmed','cancelled'))
+                                - min(t.at) FILTER (WHERE t.step = 'placed')) * 1000 AS ms
+         FROM orders.order_timeline t JOIN orders.orders o ON o.id = t.order_id
+        WHERE o.created_at >= $1 GROUP BY t.order_id`,
+      [since],
+    );
+    const { rows: relay } = await db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM published_at - created_at) * 1000 AS ms FROM (
+         SELECT created_at, published_at FROM orders.outbox WHERE created_at >= $1
+         UNION ALL SELECT created_at, published_at FROM inventory.outbox WHERE created_at >= $1
+         UNION ALL SELECT created_at, published_at FROM payments.outbox WHERE created_at >= $1
+         UNION ALL SELECT created_at, published_at FROM notifications.outbox WHERE created_at >= $1) r
+        WHERE published_at IS NOT NULL`,
+      [since],
+    );
+    const atHalf = {
+      ratePerS: half,
+      postP50: round(percentile(open.latencies, 50)),
+      postP99: round(percentile(open.latencies, 99)),
+      placedToFinalP50: round(
+        percentile(
+          sagas.map((r) => Number(r.ms)),
+          50,
+        ),
+      ),
+      placedToFinalP99: round(
+        percentile(
+          sagas.map((r) => Number(r.ms)),
+          99,
+        ),
+      ),
+      relayLagP50: round(
+        percentile(
+          relay.map((r) => Number(r.ms)),
+          50,
+        ),
+      ),
+      relayLagP99: round(
+        percentile(
+          relay.map((r) => Number(r.ms)),
+          99,
+        ),
+      ),
+      failed: open.failed,
+    };
+
+    const ratios = {
+      acceptedOfCeiling: round((best / ceil.orderOutboxTps) * 100, 2),
+      sustainedOfCeiling: round((sustained / ceil.orderOutboxTps) * 100, 2),
+    };
+    const rows: [string, string][] = [
+      ["ceiling: pgbench order+outbox (8 clients)", `${round(ceil.orderOutboxTps, 0)} TPS`],
+      ["ceiling: the same with pg_notify", `${round(ceil.withNotifyTps, 0)} TPS`],
+      ...levels.map((l): [string, string] => [
+        `closed loop, ${l.clients} clients`,
+        `${l.acceptedPerS} accepted/s (POST p50 ${l.p50} ms, p99 ${l.p99} ms), ${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}`,
+      ]),
+      ["max accepted orders/s", `${best} (${ratios.acceptedOfCeiling} % of the ceiling; target >= 25 %)`],
+      ["sustained completed sagas/s", `${sustained} (${ratios.sustainedOfCeiling} % of the ceiling; target >= 8 %)`],
+      [
+        `at half the maximum (${half}/s, open loop)`,
+        `POST p50 ${atHalf.postP50} / p99 ${atHalf.postP99} ms; placed-to-final p50 ${atHalf.placedToFinalP50} / p99 ${atHalf.placedToFinalP99} ms; relay lag p50 ${atHalf.relayLagP50} / p99 ${atHalf.relayLagP99} ms`,
+      ],
+      ["Postgres commits per completed saga", String(profile.commitsPerSaga)],
+      [
+        "CPU ms per accepted order",
+        `${Object.entries(profile.cpuMsPerOrder)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}, load generator ${profile.loadGenCpuMsPerOrder}`,
+      ],
+      [
+        "idle RSS (MB)",
+        Object.entries(idleRss)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", "),
+      ],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`\n${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n")}\n`);
+    console.log(
+      JSON.stringify({
+        ceiling: ceil,
+        levels,
+        maxAcceptedPerS: best,
+        sustainedCompletedPerS: sustained,
+        atHalf,
+        profile,
+        idleRss,
+        ratios,
+      }),
+    );
+  } finally {
+    await db.end();
+    await system.stop();
+  }
+}
+
+async function waitForDrain(pending: () => Promise<number>, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await pending()) > 0) await sleep(250);
+}
+
+await main();
+process.exit(0);
