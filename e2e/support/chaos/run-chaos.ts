@@ -172,7 +172,15 @@ export function formatReport(report: ChaosReport): string {
   return [
     `orders accepted ${c.accepted} (confirmed ${c.confirmed}, cancelled ${c.cancelled}); not accepted ${report.clients.notAccepted}; ` +
       `orders that needed client retries ${report.clients.retriedOrders} (max attempts ${report.clients.maxAttempts})`,
-    `faults ${report.faults.length}: ${report.faults.map((f) => f.fault.split(",")[0]).join("; ")}`,
+    `faults ${report.faults.length}: ${Object.entries(
+      report.faults.reduce<Record<string, number>>((counts, f) => {
+        const kind = f.fault.split(",")[0] as string;
+        counts[kind] = (counts[kind] ?? 0) + 1;
+        return counts;
+      }, {}),
+    )
+      .map(([kind, n]) => `${kind} x${n}`)
+      .join("; ")}`,
     `service restarts ${JSON.stringify(report.restarts)}`,
     `load ${report.loadSeconds.toFixed(1)} s (${(c.accepted / report.loadSeconds).toFixed(1)} accepted orders/s), drain ${report.drainSeconds.toFixed(1)} s`,
     `lost ${c.lost}, duplicated orders ${c.duplicatedOrders}, duplicated charges ${c.duplicatedCharges}, ` +
