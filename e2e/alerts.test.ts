@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { jetstream } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/messaging";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectNats, listDeadLetters } from "@orderflow/messaging";
 import { NATS_USERS, REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";
 import { postOrder } from "./support/api.js";
@@ -114,6 +114,19 @@ describe("alerts", () => {
     }
     const deadLetters = (await prometheus.alerts()).find((a) => a.labels.alertname === "DeadLetters");
     assert.equal(deadLetters?.labels.consumer, "inventory-order-placed", "the first dead letter of the consumer fired");
+    // Over two minutes and several AckWaits later, the poison message is still one dead letter:
+    // terminated for good, not redelivered and dead-lettered again.
+    const operator = await connectNats({
+      url: system.nats.url,
+      name: "alerts-test",
+      user: NATS_USERS.operator.user,
+      pass: NATS_USERS.operator.password,
+    });
+    try {
+      assert.equal((await listDeadLetters(await jetstreamManager(operator))).length, 1);
+    } finally {
+      await operator.close();
+    }
   });
 
   it("when every panel of the dashboard is queried, then each returns data", async () => {

@@ -124,7 +124,10 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     for (let attempt = 1; ; attempt++) {
       try {
         await sendToDeadLetters(js, msg, { consumer: consumerName, reason });
-        msg.term(reason.slice(0, 200));
+        // A plain +TERM: nats-server 2.9 ignores "+TERM <reason>" (the reason came in 2.10.4), and
+        // the message would come back after AckWait to be dead-lettered again. The reason is in
+        // the dead letter's headers.
+        msg.term();
         log.error({ reason, deliveryCount: msg.info.deliveryCount }, "message sent to the dead letters");
         return "dead-lettered";
       } catch (err) {

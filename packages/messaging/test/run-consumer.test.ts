@@ -201,6 +201,11 @@ describe("consumer runner (against Postgres and nats-server)", () => {
       await waitFor("the dead letter", () => c.outcomes.length === 1);
       assert.equal(c.outcomes[0]?.outcome, "dead-lettered");
       assert.match((await listDeadLetters(f.jsm))[0]?.reason ?? "", /PermanentError: order has no items/);
+      // Terminated for good: not redelivered after AckWait (1 s here), so dead-lettered once.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(c.outcomes.length, 1, "no redelivery after the dead letter");
+      assert.equal((await listDeadLetters(f.jsm)).length, 1);
+      assert.equal((await f.jsm.consumers.info("ORDERS", "t-permanent")).num_ack_pending, 0);
     } finally {
       await c.stop();
     }
