@@ -112,6 +112,12 @@ describe("alerts", () => {
       assert.ok(seen[name]?.firingS !== undefined, `${name} fired`);
       if (hasFor) assert.ok(seen[name]?.pendingS !== undefined, `${name} was pending before it fired`);
     }
+    // The first dead letter fires it: within a few evaluations, long before AckWait (30 s) could
+    // bring a second. (A series that first appears at 1 shows no increase(): it would not fire.)
+    assert.ok(
+      (seen.DeadLetters?.firingS ?? 99) < 20,
+      `DeadLetters fired on the first dead letter: ${seen.DeadLetters?.firingS} s`,
+    );
     const deadLetters = (await prometheus.alerts()).find((a) => a.labels.alertname === "DeadLetters");
     assert.equal(deadLetters?.labels.consumer, "inventory-order-placed", "the first dead letter of the consumer fired");
     // Over two minutes and several AckWaits later, the poison message is still one dead letter:
