@@ -19,6 +19,7 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
@@ -50,8 +51,9 @@ async function inSpan<T>(
   parent: TraceHeaders,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
+  options: Pick<SpanOptions, "root" | "links"> = {},
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, contextOf(parent), async (span) => {
+  return tracer.startActiveSpan(name, { kind, attributes, ...options }, contextOf(parent), async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -122,33 +124,21 @@ export function withReplaySpan<T>(
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   const linked = trace.getSpanContext(contextOf(original));
-  return tracer.startActiveSpan(
+  return inSpan(
     `replay ${message.subject}`,
+    SpanKind.CONSUMER,
+    {},
     {
-      kind: SpanKind.CONSUMER,
-      root: true,
-      links: linked ? [{ context: linked, attributes: { "orderflow.link": "original message" } }] : [],
-      attributes: {
-        "messaging.system": "nats",
-        "messaging.operation.type": "process",
-        "messaging.operation.name": "replay",
-        "messaging.destination.name": message.subject,
-        "messaging.message.id": message.id,
-        "messaging.consumer.group.name": message.consumer,
-        "orderflow.replay.id": message.replayId,
-        "orderflow.stream.sequence": message.streamSequence,
-      },
+      "messaging.system": "nats",
+      "messaging.operation.type": "process",
+      "messaging.operation.name": "replay",
+      "messaging.destination.name": message.subject,
+      "messaging.message.id": message.id,
+      "messaging.consumer.group.name": message.consumer,
+      "orderflow.replay.id": message.replayId,
+      "orderflow.stream.sequence": message.streamSequence,
     },
-    async (span) => {
-      try {
-        return await fn(span);
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
-    },
+    fn,
+    { root: true, links: linked ? [{ context: linked, attributes: { "orderflow.link": "original message" } }] : [] },
   );
 }
