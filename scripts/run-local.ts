@@ -16,6 +16,7 @@
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
  *
  * Ports: gateway 8080, order gRPC 50051, ops 8081-8084; PORT_OFFSET shifts them all.
+ * REPLICAS=n: n processes of every service (replica k on the ports + 100 * (k - 1)).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,8 +46,8 @@ const LOCAL = join(REPO_ROOT, ".tmp", "local");
 const started: { name: string; stop: () => Promise<void> | void }[] = [];
 
 const colour = { order: 33, inventory: 36, payment: 35, notification: 32, gateway: 34 } as const;
-function print(service: keyof typeof colour, line: string) {
-  const tag = `\x1b[${colour[service]}m${service.padEnd(12)}\x1b[0m`;
+function print(service: keyof typeof colour, line: string, label: string = service) {
+  const tag = `\x1b[${colour[service]}m${label.padEnd(14)}\x1b[0m`;
   try {
     const { time, level, msg, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const keep = Object.entries(rest)
@@ -164,29 +165,44 @@ const common = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   NATS_URL: natsUrl,
 };
-const services: [keyof typeof colour, Record<string, string>, number][] = [
-  [
-    "order",
-    { GRPC_PORT: String(port(50051)), HTTP_PORT: String(port(8081)), DATABASE_URL: databaseUrlOf("order") },
-    port(8081),
-  ],
-  ["inventory", { HTTP_PORT: String(port(8082)), DATABASE_URL: databaseUrlOf("inventory") }, port(8082)],
-  ["payment", { HTTP_PORT: String(port(8083)), DATABASE_URL: databaseUrlOf("payment") }, port(8083)],
-  ["notification", { HTTP_PORT: String(port(8084)), DATABASE_URL: databaseUrlOf("notification") }, port(8084)],
-  ["gateway", { PORT: String(port(8080)), ORDER_GRPC_ADDRESS: `127.0.0.1:${port(50051)}` }, port(8080)],
-];
-const processes: ServiceProcess[] = services.map(([name, env, readyPort]) =>
-  createServiceProcess({
+// REPLICAS=n runs n processes of every service; replica k's ports are the first's + 100 * (k - 1),
+// and the gateways balance over every order replica (round-robin).
+const replicas = Number(process.env.REPLICAS ?? 1);
+if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+  console.error(`REPLICAS=${process.env.REPLICAS}: expected a whole number from 1 to 5`);
+  process.exit(2);
+}
+const at = (p: number, replica: number) => port(p) + 100 * (replica - 1);
+const orderAddresses = Array.from({ length: replicas }, (_, i) => `127.0.0.1:${at(50051, i + 1)}`).join(",");
+const services: [keyof typeof colour, number, Record<string, string>, number][] = [];
+for (let r = 1; r <= replicas; r++) {
+  services.push(
+    [
+      "order",
+      r,
+      { GRPC_PORT: String(at(50051, r)), HTTP_PORT: String(at(8081, r)), DATABASE_URL: databaseUrlOf("order") },
+      at(8081, r),
+    ],
+    ["inventory", r, { HTTP_PORT: String(at(8082, r)), DATABASE_URL: databaseUrlOf("inventory") }, at(8082, r)],
+    ["payment", r, { HTTP_PORT: String(at(8083, r)), DATABASE_URL: databaseUrlOf("payment") }, at(8083, r)],
+    ["notification", r, { HTTP_PORT: String(at(8084, r)), DATABASE_URL: databaseUrlOf("notification") }, at(8084, r)],
+    ["gateway", r, { PORT: String(at(8080, r)), ORDER_GRPC_ADDRESS: orderAddresses }, at(8080, r)],
+  );
+}
+const processes: ServiceProcess[] = services.map(([name, replica, env, readyPort]) => {
+  const label = replica === 1 ? name : `${name}-${replica}`;
+  return createServiceProcess({
     service: name,
+    label,
     env: { ...common, ...natsUser(name), ...env, OTEL_SERVICE_NAME: name } as Record<string, string>,
     readyUrl: `http://127.0.0.1:${readyPort}/readyz`,
-    onLine: (line) => print(name, line),
+    onLine: (line) => print(name, line, label),
     ownProcessGroup: true,
     // A service that dies is restarted (with a growing delay) and reported, as compose's restart policy does.
     supervise: true,
-    onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m ${name}: ${message}`),
-  }),
-);
+    onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m ${label}: ${message}`),
+  });
+});
 
 let stopping = false;
 async function stopAll(code: number) {
@@ -217,5 +233,6 @@ console.log(`
     traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"} (Jaeger UI http://127.0.0.1:16686 when running)
     Postgres             ${databaseUrl} (each service as its own role)
     NATS                 ${natsUrl}${withUsers ? " (each service as its own user; the dlq command: NATS_USER=operator NATS_PASSWORD=operator-dev-password)" : ""}
+    replicas             ${replicas} of each service${replicas > 1 ? " (replica k: every port + 100 * (k - 1); the gateways balance over the order replicas)" : " (REPLICAS=n for more)"}
   Try it: pnpm demo      Stop: Ctrl-C
 `);

@@ -13,10 +13,15 @@ export interface Fault {
   inject(system: System): Promise<void>;
 }
 
-const killService = (name: ServiceName): Fault => ({
-  name: `kill -9 ${name}`,
-  inject: (system) => system.service(name).kill(),
+const killService = (name: ServiceName, replica = 1): Fault => ({
+  name: replica === 1 ? `kill -9 ${name}` : `kill -9 ${name}-${replica}`,
+  inject: (system) => system.replica(name, replica).kill(),
 });
+
+/** With two replicas of everything: one replica of each service killed in turn; its twin carries on. */
+export const REPLICA_FAULTS: Fault[] = (["order", "inventory", "payment", "notification", "gateway"] as const).map(
+  (name) => killService(name, 2),
+);
 
 export const FAULT_CYCLE: Fault[] = [
   killService("order"),
@@ -52,13 +57,18 @@ export interface FaultLogEntry {
 /** Injects the cycle's faults `everyMs` apart until `until()` is true; at least one full cycle. */
 export async function runFaultSchedule(
   system: System,
-  { everyMs, until, log }: { everyMs: number; until: () => boolean; log: (entry: FaultLogEntry) => void },
+  {
+    faults = FAULT_CYCLE,
+    everyMs,
+    until,
+    log,
+  }: { faults?: Fault[]; everyMs: number; until: () => boolean; log: (entry: FaultLogEntry) => void },
 ): Promise<FaultLogEntry[]> {
   const started = Date.now();
   const entries: FaultLogEntry[] = [];
-  for (let i = 0; i < FAULT_CYCLE.length || !until(); i++) {
+  for (let i = 0; i < faults.length || !until(); i++) {
     await sleep(everyMs);
-    const fault = FAULT_CYCLE[i % FAULT_CYCLE.length] as Fault;
+    const fault = faults[i % faults.length] as Fault;
     const at = Date.now();
     await fault.inject(system);
     const entry = { atMs: at - started, fault: fault.name, tookMs: Date.now() - at };

@@ -10,7 +10,7 @@ import { connectNats, listDeadLetters } from "@orderflow/messaging";
 import { NATS_USERS, SERVICE_NAMES, type ServiceName, startSystem } from "@orderflow/testing";
 import pg from "pg";
 import { checkInvariants, type InvariantCounts, type StockSnapshot, violations } from "./check-invariants.js";
-import { type FaultLogEntry, runFaultSchedule } from "./fault-schedule.js";
+import { type Fault, type FaultLogEntry, runFaultSchedule } from "./fault-schedule.js";
 import { type ClientResult, makeOrder, placeUntilAnswered } from "./well-behaved-client.js";
 
 export interface ChaosOptions {
@@ -25,6 +25,10 @@ export interface ChaosOptions {
   maxClients?: number;
   /** Time between two faults; 0 runs no faults (the negative control may). */
   faultEveryMs: number;
+  /** Processes per service (default 1); the clients spread over the gateways. */
+  replicas?: number;
+  /** The fault cycle (default FAULT_CYCLE: every process, the broker, the database). */
+  faults?: Fault[];
   /** Extra variables per service: the negative control's unsafe toggle. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** How long every accepted order has to reach its final state after the load. */
@@ -41,6 +45,15 @@ export interface ChaosReport {
   loadSeconds: number;
   drainSeconds: number;
   restarts: Record<string, number>;
+  /** Per process: the work its log says it did (orders placed, events handled, requests answered). */
+  shares: Record<string, number>;
+}
+
+/** What each process did, counted from its log lines. */
+function workShares(processes: { label: string; jsonLines(): Record<string, unknown>[] }[]): Record<string, number> {
+  const isWork = (l: Record<string, unknown>) =>
+    l.msg === "event handled" || l.msg === "order placed" || (l.msg === "request completed" && l.method === "POST");
+  return Object.fromEntries(processes.map((p) => [p.label, p.jsonLines().filter(isWork).length]));
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -48,8 +61,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const runId = Date.now().toString(36);
   const t0 = Date.now();
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  const replicas = options.replicas ?? 1;
   const system = await startSystem({
     services: [...SERVICE_NAMES],
+    replicas: Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicas])),
     postgres: "private",
     supervise: true,
     env: {
@@ -83,7 +98,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const due = loadStarted + (n * 1000) / options.ratePerSecond;
         if (due > Date.now()) await sleep(due - Date.now());
         while (busy.size >= maxClients) await Promise.race(busy);
-        const client = placeUntilAnswered(() => system.gatewayUrl, makeOrder(runId, n), { budgetMs: 600_000 });
+        // Each attempt goes to one of the gateways, as behind a load balancer.
+        const gateway = () => system.gatewayUrls[Math.floor(Math.random() * system.gatewayUrls.length)] as string;
+        const client = placeUntilAnswered(gateway, makeOrder(runId, n), { budgetMs: 600_000 });
         busy.add(client);
         void client.finally(() => busy.delete(client));
         pending.push(client);
@@ -93,6 +110,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const faults =
       options.faultEveryMs > 0
         ? runFaultSchedule(system, {
+            faults: options.faults,
             everyMs: options.faultEveryMs,
             until: () => loadDone,
             log: (e) => log(`${stamp()} fault: ${e.fault} (${e.tookMs} ms)`),
@@ -106,7 +124,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`${stamp()} load done: ${results.filter((r) => r.orderId).length}/${results.length} accepted`);
 
     // Every service back, then the drain: each accepted order final and notified, outboxes empty.
-    await Promise.all(SERVICE_NAMES.map((name) => system.service(name).whenReady()));
+    const processes = SERVICE_NAMES.flatMap((name) =>
+      Array.from({ length: replicas }, (_, i) => system.replica(name, i + 1)),
+    );
+    await Promise.all(processes.map((p) => p.whenReady()));
     const drainStarted = Date.now();
     const ids = results.flatMap((r) => (r.orderId ? [r.orderId] : []));
     const drained = async () => {
@@ -140,7 +161,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     const deadLetters = (await listDeadLetters(await jetstreamManager(nc))).length;
     await nc.close();
-    const exits = SERVICE_NAMES.flatMap((name) => system.service(name).exits);
+    const exits = processes.flatMap((p) => p.exits);
     const counts = await checkInvariants(db, {
       results,
       customerPrefix: `chaos-${runId}-`,
@@ -159,7 +180,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       loadSeconds,
       drainSeconds,
-      restarts: Object.fromEntries(SERVICE_NAMES.map((name) => [name, system.service(name).exits.length])),
+      restarts: Object.fromEntries(processes.map((p) => [p.label, p.exits.length])),
+      shares: workShares(processes),
     };
   } finally {
     await db.end().catch(() => {});
@@ -182,6 +204,7 @@ export function formatReport(report: ChaosReport): string {
       .map(([kind, n]) => `${kind} x${n}`)
       .join("; ")}`,
     `service restarts ${JSON.stringify(report.restarts)}`,
+    `work per process (orders placed, events handled, POSTs answered) ${JSON.stringify(report.shares)}`,
     `load ${report.loadSeconds.toFixed(1)} s (${(c.accepted / report.loadSeconds).toFixed(1)} accepted orders/s), drain ${report.drainSeconds.toFixed(1)} s`,
     `lost ${c.lost}, duplicated orders ${c.duplicatedOrders}, duplicated charges ${c.duplicatedCharges}, ` +
       `notifications not once ${c.notificationsNotOnce}, total not charged ${c.totalNotCharged}, ` +

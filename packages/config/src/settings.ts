@@ -137,6 +137,12 @@ export const messagingSettings = {
     default: 168,
     parse: parse.integer(1, 24 * 365),
   },
+  streamReplicas: {
+    env: "STREAM_REPLICAS",
+    description: "replicas of each stream (num_replicas): 1 on one nats-server, 3 on a three-node JetStream cluster",
+    default: 1,
+    parse: parse.integer(1, 5),
+  },
   outboxPollMs: {
     env: "OUTBOX_POLL_MS",
     description: "polling fallback of the outbox relay (it also wakes on every commit)",

@@ -46,7 +46,7 @@ export const DEFAULT_STREAM_MAX_AGE_MS = 7 * DAY_MS;
 
 export async function provisionStreams(
   jsm: JetStreamManager,
-  { maxAgeMs = DEFAULT_STREAM_MAX_AGE_MS }: { maxAgeMs?: number } = {},
+  { maxAgeMs = DEFAULT_STREAM_MAX_AGE_MS, replicas = 1 }: { maxAgeMs?: number; replicas?: number } = {},
 ): Promise<void> {
   for (const [name, subject] of Object.entries(STREAMS)) {
     const config = {
@@ -54,7 +54,7 @@ export async function provisionStreams(
       subjects: [subject],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      num_replicas: 1,
+      num_replicas: replicas,
       // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates.
       duplicate_window: nanos(2 * 60 * 1000),
       max_age: nanos(name === DEAD_LETTER_STREAM ? 30 * DAY_MS : maxAgeMs),

@@ -55,6 +55,8 @@ export interface EventProcessingOptions {
   outboxBatchSize?: number;
   /** How long the domain streams keep events (max_age): the reach of a replay. */
   streamMaxAgeMs?: number;
+  /** Replicas of each stream (1 on one server, 3 on a three-node cluster). */
+  streamReplicas?: number;
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
 }
 
@@ -66,7 +68,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const { nc, pool, db, logger, subscriptions } = options;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs });
+  await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs, replicas: options.streamReplicas });
   for (const sub of subscriptions) {
     await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
   }

@@ -26,6 +26,7 @@ export interface EventServiceOptions {
     outboxPollMs: number;
     outboxBatchSize: number;
     streamMaxAgeHours: number;
+    streamReplicas: number;
   };
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
   /** The service's own ops server, when it has more to show; otherwise one is built. */
@@ -54,6 +55,7 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     outboxPollMs: options.config.outboxPollMs,
     outboxBatchSize: options.config.outboxBatchSize,
     streamMaxAgeMs: options.config.streamMaxAgeHours * 60 * 60 * 1000,
+    streamReplicas: options.config.streamReplicas,
     unsafe: options.unsafe,
   });
   const ops =

@@ -48,6 +48,8 @@ export interface System {
   postgres?: PostgresServerHandle;
   /** http://127.0.0.1:<port> of the gateway, when it runs. */
   gatewayUrl: string;
+  /** Every gateway replica's URL (replica 1 first). */
+  gatewayUrls: string[];
   /** 127.0.0.1:<port> of the order service's gRPC server. */
   orderGrpcAddress: string;
   service(name: ServiceName): ServiceProcess;
@@ -82,6 +84,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     database,
     postgres,
     gatewayUrl: "",
+    gatewayUrls: [],
     orderGrpcAddress: "",
     service(name) {
       return system.replica(name, 1);
@@ -104,6 +107,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   try {
     const ports = {
       orderGrpc: await freePort(),
+      // Replicas 2.. of the order service: the gateway balances over all of them.
+      moreOrderGrpc: await Promise.all(
+        Array.from({ length: Math.max(0, (options.replicas?.order ?? 1) - 1) }, () => freePort()),
+      ),
       gateway: await freePort(),
       http: Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const))),
     };
@@ -111,7 +118,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       for (let n = 1; n <= (options.replicas?.[name] ?? 1); n++) {
         const label = n === 1 ? name : `${name}-${n}`;
         const httpPort = n === 1 ? ports.http[name] : await freePort();
-        const grpcPort = n === 1 ? ports.orderGrpc : await freePort();
+        const grpcPort = n === 1 ? ports.orderGrpc : (ports.moreOrderGrpc[n - 2] as number);
         const env: Record<string, string> = {
           ...baseEnv(),
           ...(name === "gateway" ? {} : { DATABASE_URL: urlAsRole(database.url, name) }),
@@ -128,15 +135,15 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           ...(name === "order" ? { GRPC_PORT: String(grpcPort) } : {}),
           ...(name === "gateway"
             ? {
-                PORT: String(ports.gateway),
-                ORDER_GRPC_ADDRESS: `127.0.0.1:${ports.orderGrpc}`,
+                PORT: String(n === 1 ? ports.gateway : httpPort),
+                ORDER_GRPC_ADDRESS: [ports.orderGrpc, ...ports.moreOrderGrpc].map((p) => `127.0.0.1:${p}`).join(","),
                 // Every test client is 127.0.0.1: one shared, generous limit.
                 RATE_LIMIT_MAX: "1000000",
               }
             : {}),
           ...options.env?.[name],
         };
-        const port = name === "gateway" ? ports.gateway : httpPort;
+        const port = name === "gateway" && n === 1 ? ports.gateway : httpPort;
         const proc = createServiceProcess({
           service: name,
           label,
@@ -161,6 +168,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     );
     system.gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     system.orderGrpcAddress = `127.0.0.1:${ports.orderGrpc}`;
+    system.gatewayUrls = [...processes.values()]
+      .filter((p) => p.label === "gateway" || p.label.startsWith("gateway-"))
+      .map((p) => `http://127.0.0.1:${p.env.PORT}`);
     return system;
   } catch (err) {
     await system.stop();

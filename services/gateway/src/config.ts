@@ -7,7 +7,8 @@ export const gatewaySettings = {
   host: { env: "HOST", description: "HTTP bind address", default: "0.0.0.0", parse: parse.string },
   orderGrpcAddress: {
     env: "ORDER_GRPC_ADDRESS",
-    description: "host:port of the order service's gRPC server",
+    description:
+      "host:port of the order service's gRPC server; several replicas: IPv4 host:port list, comma-separated, or one DNS name resolving to each (round-robin)",
     default: "127.0.0.1:50051",
     parse: parse.string,
   },

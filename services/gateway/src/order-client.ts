@@ -47,16 +47,40 @@ export function orderRpcRetries(registry: Registry): Counter {
   return counter;
 }
 
+/**
+ * The gRPC target for ORDER_GRPC_ADDRESS. Several order replicas: a
+ * comma-separated list of IPv4 host:port ("ipv4:" target), or one DNS name
+ * that resolves to each replica (e.g. a Kubernetes headless service); the
+ * channel balances calls round-robin over them, and a replica that dies drops
+ * out of the rotation (its in-flight calls fail UNAVAILABLE and are retried).
+ */
+export function orderTarget(addresses: string): string {
+  const list = addresses
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
+  if (list.length <= 1) return list[0] ?? "";
+  const invalid = list.find((a) => !/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(a));
+  if (invalid) {
+    throw new Error(
+      `ORDER_GRPC_ADDRESS: a list must be IPv4 host:port addresses (${JSON.stringify(invalid)} is not); for host names, give one DNS name that resolves to every replica`,
+    );
+  }
+  return `ipv4:${list.join(",")}`;
+}
+
 export function createOrderClient(
   address: string,
   policy: RetryPolicy,
   logger: Logger,
   retries?: Counter,
 ): OrderClient {
-  const client = createGrpcClient(OrderService, address, grpc.credentials.createInsecure(), {
+  const client = createGrpcClient(OrderService, orderTarget(address), grpc.credentials.createInsecure(), {
     // Reconnect quickly once the order service is back (grpc-js defaults to 1 s growing to 120 s).
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 1000,
+    // Client-side load balancing over every address the target resolves to.
+    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
   const metadata = () => {
     const m = new grpc.Metadata();
