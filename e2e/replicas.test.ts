@@ -19,6 +19,7 @@ describe("replicas", () => {
       ratePerSecond: 6,
       replicas: 2,
       faults: REPLICA_FAULTS,
+      repeatFaults: false,
       faultEveryMs: 5000,
       log: (line) => console.log(`  ${line}`),
     });

@@ -49,6 +49,7 @@ export const FAULT_CYCLE: Fault[] = [
 ];
 
 export interface FaultLogEntry {
+  at: Date;
   atMs: number;
   fault: string;
   tookMs: number;
@@ -59,19 +60,27 @@ export async function runFaultSchedule(
   system: System,
   {
     faults = FAULT_CYCLE,
+    repeat = true,
     everyMs,
     until,
     log,
-  }: { faults?: Fault[]; everyMs: number; until: () => boolean; log: (entry: FaultLogEntry) => void },
+  }: {
+    faults?: Fault[];
+    /** Repeat the cycle while the load runs (default); false: each fault once. */
+    repeat?: boolean;
+    everyMs: number;
+    until: () => boolean;
+    log: (entry: FaultLogEntry) => void;
+  },
 ): Promise<FaultLogEntry[]> {
   const started = Date.now();
   const entries: FaultLogEntry[] = [];
-  for (let i = 0; i < faults.length || !until(); i++) {
+  for (let i = 0; i < faults.length || (repeat && !until()); i++) {
     await sleep(everyMs);
     const fault = faults[i % faults.length] as Fault;
     const at = Date.now();
     await fault.inject(system);
-    const entry = { atMs: at - started, fault: fault.name, tookMs: Date.now() - at };
+    const entry = { at: new Date(at), atMs: at - started, fault: fault.name, tookMs: Date.now() - at };
     entries.push(entry);
     log(entry);
   }

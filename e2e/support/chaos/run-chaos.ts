@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats, listDeadLetters } from "@orderflow/messaging";
-import { NATS_USERS, SERVICE_NAMES, type ServiceName, startSystem } from "@orderflow/testing";
+import { NATS_USERS, SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/testing";
 import pg from "pg";
 import { checkInvariants, type InvariantCounts, type StockSnapshot, violations } from "./check-invariants.js";
 import { type Fault, type FaultLogEntry, runFaultSchedule } from "./fault-schedule.js";
@@ -25,10 +25,16 @@ export interface ChaosOptions {
   maxClients?: number;
   /** Time between two faults; 0 runs no faults (the negative control may). */
   faultEveryMs: number;
+  /** A three-node JetStream cluster with R3 streams instead of one nats-server. */
+  natsCluster?: boolean;
+  /** Runs after the drain, before the system stops: extra figures for the report. */
+  afterDrain?: (system: System, db: pg.Pool, faults: FaultLogEntry[]) => Promise<Record<string, unknown>>;
   /** Processes per service (default 1); the clients spread over the gateways. */
   replicas?: number;
   /** The fault cycle (default FAULT_CYCLE: every process, the broker, the database). */
   faults?: Fault[];
+  /** Repeat the cycle while the load lasts (default true); false: each fault once. */
+  repeatFaults?: boolean;
   /** Extra variables per service: the negative control's unsafe toggle. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** How long every accepted order has to reach its final state after the load. */
@@ -47,6 +53,7 @@ export interface ChaosReport {
   restarts: Record<string, number>;
   /** Per process: the work its log says it did (orders placed, events handled, requests answered). */
   shares: Record<string, number>;
+  extra: Record<string, unknown>;
 }
 
 /** What each process did, counted from its log lines. */
@@ -67,6 +74,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     replicas: Object.fromEntries(SERVICE_NAMES.map((name) => [name, replicas])),
     postgres: "private",
     supervise: true,
+    natsCluster: options.natsCluster,
     env: {
       ...options.env,
       // Consumers see each restart quickly: a 5 s AckWait instead of 30 s.
@@ -111,6 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options.faultEveryMs > 0
         ? runFaultSchedule(system, {
             faults: options.faults,
+            repeat: options.repeatFaults,
             everyMs: options.faultEveryMs,
             until: () => loadDone,
             log: (e) => log(`${stamp()} fault: ${e.fault} (${e.tookMs} ms)`),
@@ -162,6 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const deadLetters = (await listDeadLetters(await jetstreamManager(nc))).length;
     await nc.close();
     const exits = processes.flatMap((p) => p.exits);
+    const extra = (await options.afterDrain?.(system, db, faultLog)) ?? {};
     const counts = await checkInvariants(db, {
       results,
       customerPrefix: `chaos-${runId}-`,
@@ -182,6 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       drainSeconds,
       restarts: Object.fromEntries(processes.map((p) => [p.label, p.exits.length])),
       shares: workShares(processes),
+      extra,
     };
   } finally {
     await db.end().catch(() => {});

@@ -2,6 +2,7 @@ export * from "./create-test-database.js";
 export * from "./free-port.js";
 export * from "./otlp-receiver.js";
 export * from "./service-credentials.js";
+export * from "./start-nats-cluster.js";
 export * from "./start-nats-server.js";
 export * from "./start-postgres-server.js";
 export * from "./start-service.js";

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "./create-test-database.js
 import { freePort } from "./free-port.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import { applyRoles, NATS_USERS, NATS_USERS_CONF, urlAsRole } from "./service-credentials.js";
+import { type NatsClusterHandle, startNatsCluster } from "./start-nats-cluster.js";
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, readyTimeoutMs, type ServiceProcess } from "./start-service.js";
@@ -34,13 +35,19 @@ export interface SystemOptions {
   supervise?: boolean;
   /** Run the compiled services (dist/, as the image does; needs `pnpm build`) instead of their sources. */
   built?: boolean;
+  /** A three-node JetStream cluster instead of one nats-server; streams get STREAM_REPLICAS=3. */
+  natsCluster?: boolean;
   /** How long each service may take to become ready (default SERVICE_READY_TIMEOUT_MS, else 90 s). */
   readyTimeoutMs?: number;
 }
 
 export interface System {
-  /** nats-server with the per-service users; connect as NATS_USERS.operator to inspect it. */
+  /**
+   * nats-server with the per-service users; connect as NATS_USERS.operator to inspect it.
+   * With natsCluster, `url` lists the three nodes; act on a node through `natsCluster`.
+   */
   nats: NatsServerHandle;
+  natsCluster?: NatsClusterHandle;
   /** Every span the services exported (OTLP/HTTP JSON). */
   traces: OtlpReceiver;
   database: TestDatabase;
@@ -64,7 +71,16 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const runId = `${Date.now().toString(36)}`;
   // The same users and permissions as docker compose: each service its own NATS user.
   // (inlined: nats-server resolves `include` relative to the including file)
-  const nats = await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
+  const natsCluster = options.natsCluster
+    ? await startNatsCluster({
+        extraConfig: readFileSync(NATS_USERS_CONF, "utf8"),
+        user: NATS_USERS.operator.user,
+        pass: NATS_USERS.operator.password,
+      })
+    : undefined;
+  const nats: NatsServerHandle = natsCluster
+    ? clusterAsServer(natsCluster)
+    : await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
   const traces = await startOtlpReceiver();
   const postgres = options.postgres === "private" ? await startPostgresServer() : undefined;
   const database = await createTestDatabase(postgres?.url)
@@ -80,6 +96,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const processes = new Map<string, ServiceProcess>();
   const system: System = {
     nats,
+    natsCluster,
     traces,
     database,
     postgres,
@@ -123,6 +140,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           ...baseEnv(),
           ...(name === "gateway" ? {} : { DATABASE_URL: urlAsRole(database.url, name) }),
           NATS_URL: nats.url,
+          ...(natsCluster ? { STREAM_REPLICAS: "3" } : {}),
           NATS_USER: NATS_USERS[name].user,
           NATS_PASSWORD: NATS_USERS[name].password,
           HTTP_PORT: String(httpPort),
@@ -180,4 +198,22 @@ export async function startSystem(options: SystemOptions): Promise<System> {
 
 function orderedServices(services: ServiceName[]): ServiceName[] {
   return SERVICE_NAMES.filter((n) => services.includes(n));
+}
+
+/** The cluster seen as one server: its URL lists every node; a whole-server fault is refused. */
+function clusterAsServer(cluster: NatsClusterHandle): NatsServerHandle {
+  const perNode = () => {
+    throw new Error("a cluster has no single server to pause or restart: act on system.natsCluster's nodes");
+  };
+  return {
+    url: cluster.url,
+    port: Number(new URL(cluster.nodes[0]?.url ?? "nats://127.0.0.1:0").port),
+    storeDir: "",
+    pid: undefined,
+    stop: () => cluster.stop(),
+    restart: async () => perNode(),
+    pause: async () => perNode(),
+    resume: async () => perNode(),
+    crash: async () => perNode(),
+  };
 }
