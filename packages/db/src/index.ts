@@ -1,4 +1,5 @@
 export * from "./connection-errors.js";
 export * from "./create-pool.js";
 export * from "./migrate-schema.js";
+export * from "./transaction.js";
 export * from "./wait-for-database.js";

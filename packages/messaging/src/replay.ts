@@ -23,6 +23,7 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription as NatsSubscription } from "@nats-io/transport-node";
+import { transaction } from "@orderflow/db";
 import { type Logger, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { Counter, type Registry } from "prom-client";
@@ -205,7 +206,7 @@ export async function runReplay(deps: ReplayDeps, request: ReplayRequest): Promi
             },
             async (span) => {
               try {
-                const result = await deps.db.transaction(async (tx) => {
+                const result = await transaction(deps.db, async (tx) => {
                   const entry = { eventId: meta.eventId, consumer: inboxConsumer, subject: msg.subject };
                   if (!(await recordInInbox(tx, deps.inbox, entry))) return "skipped" as const;
                   await handler({ tx, event, meta, log: log.child({ seq, eventId: meta.eventId }) });

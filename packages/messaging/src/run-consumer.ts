@@ -23,7 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { SpanStatusCode } from "@opentelemetry/api";
-import { isConnectionError } from "@orderflow/db";
+import { isConnectionError, type Tx, transaction } from "@orderflow/db";
 import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -38,8 +38,6 @@ import { withProcessSpan } from "./trace-propagation.js";
 export class PermanentError extends Error {
   override name = "PermanentError";
 }
-
-type Tx = Parameters<Parameters<NodePgDatabase["transaction"]>[0]>[0];
 
 export interface HandlerContext<S extends DescMessage> {
   /** The transaction the inbox record commits in: do every write through it. */
@@ -108,10 +106,10 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     const entry = { eventId: meta.eventId, consumer: consumerName, subject: meta.subject };
     if (options.inboxOutsideTransaction) {
       if (!(await recordInInbox(db, inbox, entry))) return "duplicate";
-      await db.transaction((tx) => handler({ tx, event, meta, log }));
+      await transaction(db, (tx) => handler({ tx, event, meta, log }));
       return "handled";
     }
-    return db.transaction(async (tx) => {
+    return transaction(db, async (tx) => {
       if (!(await recordInInbox(tx, inbox, entry))) return "duplicate";
       await handler({ tx, event, meta, log });
       // Redelivered: it may have failed before; the count goes with the success.

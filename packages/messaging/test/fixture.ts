@@ -48,7 +48,17 @@ export async function messagingFixture(serverUrl?: string) {
     count: async (sql: string) => Number((await pool.query(sql)).rows[0].n),
     async close() {
       await nc.close().catch(() => {});
-      await pool.end();
+      // A connection never released would hang pool.end() for ever: fail loudly instead.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        pool.end(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error("pool.end() did not finish: a connection was never released")),
+            15_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       await Promise.allSettled([nats.stop(), database.drop()]);
     },
   };

@@ -13,8 +13,8 @@
  * Never check-then-insert: two racing requests would both see "no such key".
  */
 import { createHash } from "node:crypto";
+import type { Tx } from "@orderflow/db";
 import { eq } from "drizzle-orm";
-import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { idempotencyKeys } from "./db/schema.js";
 
 export type ClaimResult =
@@ -37,12 +37,7 @@ export function requestHash(request: {
 }
 
 /** Claims `key` for `orderId` inside `tx`, or reports whose it already is. */
-export async function claimIdempotencyKey(
-  tx: NodePgDatabase,
-  key: string,
-  hash: string,
-  orderId: string,
-): Promise<ClaimResult> {
+export async function claimIdempotencyKey(tx: Tx, key: string, hash: string, orderId: string): Promise<ClaimResult> {
   const inserted = await tx
     .insert(idempotencyKeys)
     .values({ key, requestHash: hash, orderId })

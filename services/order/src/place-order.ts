@@ -6,6 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import { DEFAULT_PAYMENT_TOKEN, EVENTS, ORDER_LIMITS } from "@orderflow/contracts";
+import { transaction } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { orderItems, orders, orderTimeline, outbox } from "./db/schema.js";
@@ -34,7 +35,7 @@ export interface PlaceOrderResult {
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   const request = validatePlaceOrder(input);
   const hash = requestHash(request);
-  return deps.db.transaction(async (tx) => {
+  return transaction(deps.db, async (tx) => {
     const orderId = randomUUID();
     if (!deps.ignoreIdempotencyKey) {
       const claim = await claimIdempotencyKey(tx, request.idempotencyKey, hash, orderId);
