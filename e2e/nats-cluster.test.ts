@@ -59,13 +59,14 @@ const FAULTS: Fault[] = [
   },
 ];
 
-/** The longest gap between two consecutive timestamps in [from, from + 60 s], in ms. */
-async function longestGap(db: pg.Pool, union: string, from: Date): Promise<number> {
+/** The longest gap between two consecutive timestamps from the fault until the next one (60 s at most), in ms. */
+async function longestGap(db: pg.Pool, union: string, from: Date, to: Date): Promise<number> {
   const { rows } = await db.query<{ gap: number | null }>(
     `SELECT max(gap) AS gap FROM (
        SELECT extract(epoch FROM t - lag(t) OVER (ORDER BY t)) * 1000 AS gap
-         FROM (${union}) x WHERE t BETWEEN $1 AND $1 + interval '60 seconds') g`,
-    [from],
+         FROM (SELECT $1::timestamptz AS t UNION ALL
+               SELECT t FROM (${union}) x WHERE t > $1 AND t <= least($2::timestamptz, $1 + interval '60 seconds')) y) g`,
+    [from, to],
   );
   return Math.round(Number(rows[0]?.gap ?? 0));
 }
@@ -87,11 +88,12 @@ describe("nats-cluster", () => {
       log: (line) => console.log(`  ${line}`),
       afterDrain: async (system, db, faults: FaultLogEntry[]) => {
         const stalls = [];
-        for (const f of faults) {
+        for (const [i, f] of faults.entries()) {
+          const next = faults[i + 1]?.at ?? new Date(f.at.getTime() + 60_000);
           stalls.push({
             fault: f.fault,
-            publishingStalledMs: await longestGap(db, published, f.at),
-            consumingStalledMs: await longestGap(db, consumed, f.at),
+            publishingStalledMs: await longestGap(db, published, f.at, next),
+            consumingStalledMs: await longestGap(db, consumed, f.at, next),
           });
         }
         // The restarted node caught up: every replica of every stream is current.

@@ -68,10 +68,14 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const { nc, pool, db, logger, subscriptions } = options;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs, replicas: options.streamReplicas });
-  for (const sub of subscriptions) {
-    await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
-  }
+  // Bounded retries: a JetStream cluster that is electing a leader, or creating R3 streams for
+  // several services at once, answers late; that is a moment to wait through, not a crash.
+  await withRetries(logger, "provision streams and consumers", async () => {
+    await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs, replicas: options.streamReplicas });
+    for (const sub of subscriptions) {
+      await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
+    }
+  });
   const metrics = createMessagingMetrics({
     registry: options.registry,
     jsm,
@@ -125,4 +129,17 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
       await relay.stop();
     },
   };
+}
+
+async function withRetries(logger: Logger, what: string, fn: () => Promise<void>, attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      const retryInMs = Math.min(5000, 250 * 2 ** (attempt - 1));
+      logger.warn({ err: (err as Error).message, attempt, retryInMs }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, retryInMs));
+    }
+  }
 }
