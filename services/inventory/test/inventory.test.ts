@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  GetStockReplySchema,
+  GetStockRequestSchema,
+  INVENTORY_QUERIES,
+  ListStockReplySchema,
+  OrderPlacedSchema,
+} from "@orderflow/contracts";
+import { createPool, migrateSchema, transaction } from "@orderflow/db";
+import { createLogger } from "@orderflow/logging";
+import { connectNats } from "@orderflow/messaging";
+import { createTestDatabase, startNatsServer } from "@orderflow/testing";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { commitStock, releaseStock } from "../src/release-stock.js";
+import { reserveStock } from "../src/reserve-stock.js";
+import { seedCatalogue } from "../src/seed-catalogue.js";
+import { serveStockQueries } from "../src/stock-queries.js";
+
+/** The inventory service's use cases against the real Postgres (and stock queries over a real nats-server). */
+describe("inventory (against Postgres)", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: ReturnType<typeof createPool>;
+  let db: NodePgDatabase;
+  const q = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows;
+
+  before(async () => {
+    database = await createTestDatabase();
+    pool = createPool({ url: database.url, applicationName: "inventory-test" });
+    await migrateSchema(pool, {
+      schema: "inventory",
+      migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+    });
+    db = drizzle(pool);
+    assert.equal(await seedCatalogue(db), 6);
+    assert.equal(await seedCatalogue(db), 0, "seeding twice changes nothing");
+  });
+  after(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  const placed = (items: { sku: string; quantity: number }[]) =>
+    create(OrderPlacedSchema, { orderId: randomUUID(), customerId: "c-1", items, paymentToken: "tok_visa" });
+  const stockOf = async (sku: string) =>
+    (await q("SELECT available, reserved FROM inventory.stock WHERE sku = $1", [sku]))[0];
+  const events = async (orderId: string) =>
+    (
+      await q(
+        "SELECT subject FROM inventory.outbox WHERE position(convert_to($1, 'UTF8') in payload) > 0 ORDER BY created_at",
+        [orderId],
+      )
+    ).map((r) => r.subject);
+
+  it("when every line is in stock, then all are reserved and priced, in one transaction", async () => {
+    const before = [await stockOf("KB-001"), await stockOf("MS-001")];
+    const order = placed([
+      { sku: "MS-001", quantity: 2 },
+      { sku: "KB-001", quantity: 1 },
+    ]);
+    await transaction(db, (tx) => reserveStock(tx, order));
+    assert.deepEqual(await stockOf("KB-001"), { available: before[0].available - 1, reserved: before[0].reserved + 1 });
+    assert.deepEqual(await stockOf("MS-001"), { available: before[1].available - 2, reserved: before[1].reserved + 2 });
+    assert.equal((await q("SELECT * FROM inventory.reservations WHERE order_id = $1", [order.orderId])).length, 2);
+    assert.deepEqual(await events(order.orderId), ["inventory.stock.reserved"]);
+  });
+
+  it("when one line is short or unknown, then nothing is reserved and the order is rejected with the reason", async () => {
+    const before = await stockOf("KB-001");
+    const order = placed([
+      { sku: "KB-001", quantity: 1 },
+      { sku: "LT-001", quantity: 50 },
+      { sku: "NOPE-1", quantity: 1 },
+    ]);
+    await transaction(db, (tx) => reserveStock(tx, order));
+    assert.deepEqual(await stockOf("KB-001"), before, "all or none");
+    assert.equal((await q("SELECT * FROM inventory.reservations WHERE order_id = $1", [order.orderId])).length, 0);
+    assert.deepEqual(await events(order.orderId), ["inventory.stock.rejected"]);
+  });
+
+  it("when a reservation is released, twice, then the stock comes back once and the release is announced once", async () => {
+    const before = await stockOf("HD-001");
+    const order = placed([{ sku: "HD-001", quantity: 3 }]);
+    await transaction(db, (tx) => reserveStock(tx, order));
+    await transaction(db, (tx) => releaseStock(tx, order.orderId));
+    await transaction(db, (tx) => releaseStock(tx, order.orderId));
+    assert.deepEqual(await stockOf("HD-001"), before);
+    assert.deepEqual(await events(order.orderId), ["inventory.stock.reserved", "inventory.stock.released"]);
+  });
+
+  it("when a reservation is committed (the order confirmed), then it leaves reserved and is sold, once", async () => {
+    const before = await stockOf("MN-001");
+    const order = placed([{ sku: "MN-001", quantity: 2 }]);
+    await transaction(db, (tx) => reserveStock(tx, order));
+    await transaction(db, (tx) => commitStock(tx, order.orderId));
+    await transaction(db, (tx) => commitStock(tx, order.orderId));
+    await transaction(db, (tx) => releaseStock(tx, order.orderId)); // a late cancel changes nothing sold
+    assert.deepEqual(await stockOf("MN-001"), { available: before.available - 2, reserved: before.reserved });
+    assert.deepEqual(
+      (await q("SELECT status FROM inventory.reservations WHERE order_id = $1", [order.orderId])).map((r) => r.status),
+      ["committed"],
+    );
+  });
+
+  it("when stock is asked over NATS request-reply, then one SKU and the catalogue are answered from the table", async () => {
+    const nats = await startNatsServer();
+    const nc = await connectNats({ url: nats.url, name: "inventory-test" });
+    const subs = serveStockQueries(nc, db, createLogger({ service: "inventory-test", level: "silent" }));
+    try {
+      const one = fromBinary(
+        GetStockReplySchema,
+        (
+          await nc.request(
+            INVENTORY_QUERIES.getStock,
+            toBinary(GetStockRequestSchema, create(GetStockRequestSchema, { sku: "CB-001" })),
+          )
+        ).data,
+      );
+      assert.equal(one.found, true);
+      assert.equal(one.stock?.sku, "CB-001");
+      const unknown = fromBinary(
+        GetStockReplySchema,
+        (
+          await nc.request(
+            INVENTORY_QUERIES.getStock,
+            toBinary(GetStockRequestSchema, create(GetStockRequestSchema, { sku: "NOPE" })),
+          )
+        ).data,
+      );
+      assert.equal(unknown.found, false);
+      const all = fromBinary(
+        ListStockReplySchema,
+        (await nc.request(INVENTORY_QUERIES.listStock, new Uint8Array())).data,
+      );
+      assert.equal(all.items.length, 6);
+    } finally {
+      for (const s of subs) s.unsubscribe();
+      await nc.close();
+      await nats.stop();
+    }
+  });
+});

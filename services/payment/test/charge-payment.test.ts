@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { StockReservedSchema } from "@orderflow/contracts";
+import { createPool, migrateSchema, transaction } from "@orderflow/db";
+import { createTestDatabase } from "@orderflow/testing";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { chargePayment } from "../src/charge-payment.js";
+import { type PaymentProvider, simulatedProvider } from "../src/payment-provider.js";
+
+/** Charging against the real Postgres, with the simulated provider (a fake of something outside the system). */
+describe("chargePayment (against Postgres)", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: ReturnType<typeof createPool>;
+  let db: NodePgDatabase;
+  const q = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows;
+
+  before(async () => {
+    database = await createTestDatabase();
+    pool = createPool({ url: database.url, applicationName: "payment-test" });
+    await migrateSchema(pool, {
+      schema: "payments",
+      migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
+    });
+    db = drizzle(pool);
+  });
+  after(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  const reserved = (paymentToken: string) =>
+    create(StockReservedSchema, { orderId: randomUUID(), customerId: "c-1", paymentToken, totalCents: 12_345n });
+  const calls: string[] = [];
+  const provider: PaymentProvider = {
+    charge: (request) => {
+      calls.push(request.orderId);
+      return simulatedProvider().charge(request);
+    },
+  };
+  const outbox = async (orderId: string) =>
+    (
+      await q("SELECT subject FROM payments.outbox WHERE position(convert_to($1, 'UTF8') in payload) > 0", [orderId])
+    ).map((r) => r.subject);
+
+  it("when the same order is charged twice, then there is one charge and one event", async () => {
+    const event = reserved("tok_visa");
+    await transaction(db, (tx) => chargePayment(tx, event, provider));
+    await transaction(db, (tx) => chargePayment(tx, event, provider));
+    const charges = await q("SELECT status, amount_cents FROM payments.charges WHERE order_id = $1", [event.orderId]);
+    assert.deepEqual(charges, [{ status: "succeeded", amount_cents: "12345" }]); // bigint comes back as text
+    assert.deepEqual(await outbox(event.orderId), ["payments.payment.succeeded"]);
+    // The provider may be asked again (its own idempotency key, the order id, answers it): never a second charge row.
+    assert.ok(calls.filter((c) => c === event.orderId).length >= 1);
+  });
+
+  it("when the card is declined, then a declined charge is recorded and payment failed is announced", async () => {
+    const event = reserved("tok_declined");
+    await transaction(db, (tx) => chargePayment(tx, event, provider));
+    const charges = await q("SELECT status, decline_reason FROM payments.charges WHERE order_id = $1", [event.orderId]);
+    assert.deepEqual(charges, [{ status: "declined", decline_reason: "card declined" }]);
+    assert.deepEqual(await outbox(event.orderId), ["payments.payment.failed"]);
+  });
+});
