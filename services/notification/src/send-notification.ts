@@ -2,7 +2,9 @@
  * On orders.order.confirmed / orders.order.cancelled: tell the customer, once
  * per order and kind, and announce it (notifications.notification.sent).
  * The row is inserted before the provider is called: a conflict means it was
- * already sent. A failure after the provider call rolls the row back and the
+ * already sent. (Payment does the opposite, on purpose: its provider is
+ * idempotent by the order id; a notification provider has no such key, so
+ * the row is the claim to send.) A failure after the provider call rolls the row back and the
  * redelivery sends again: at-least-once toward an outside provider, which is
  * what a provider's own idempotency key is for.
  */

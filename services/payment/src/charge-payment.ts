@@ -2,6 +2,12 @@
  * On inventory.stock.reserved: charge the order's total, once.
  * The unique order_id of `charges` makes a second charge impossible; a
  * repeated event finds the charge and changes nothing.
+ *
+ * Why the provider is called BEFORE the row is inserted (notification does
+ * the opposite, on purpose): the row records the provider's answer (succeeded
+ * or declined, its reference), so it can only be written after it; and the
+ * provider is idempotent by the order id (its idempotency key), so asking it
+ * again on a redelivery returns the same answer without charging twice.
  */
 
 import { randomUUID } from "node:crypto";
