@@ -24,23 +24,27 @@ export function buildOpsServer({ logger, registry, readinessChecks }: OpsServerO
   });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
-    const results = await Promise.all(
-      Object.entries(readinessChecks).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), 2000);
-          return [name, "ok"] as const;
-        } catch (err) {
-          return [name, (err as Error).message || "failed"] as const;
-        }
-      }),
-    );
-    const ready = results.every(([, r]) => r === "ok");
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
+    const { ready, body } = await readiness(readinessChecks);
+    return reply.code(ready ? 200 : 503).send(body);
   });
   app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   return app;
+}
+
+/** Runs every check (2 s each at most): ready when all pass; the body names each check's result. */
+export async function readiness(checks: Record<string, () => Promise<unknown>>) {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), 2000);
+        return [name, "ok"] as const;
+      } catch (err) {
+        return [name, (err as Error).message || "failed"] as const;
+      }
+    }),
+  );
+  const ready = results.every(([, r]) => r === "ok");
+  return { ready, body: { status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) } };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

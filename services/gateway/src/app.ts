@@ -2,6 +2,7 @@
 
 import rateLimit from "@fastify/rate-limit";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
+import { readiness } from "@orderflow/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { InventoryClient } from "./inventory-client.js";
@@ -18,6 +19,8 @@ export interface GatewayDeps {
   /** Requests per client and window on /api routes; unlimited when absent. */
   rateLimit?: { max: number; windowMs: number };
   registry?: Registry;
+  /** What /readyz checks (the order service reachable, NATS connected); none: always ready. */
+  readinessChecks?: Record<string, () => Promise<unknown>>;
 }
 
 export const CORRELATION_HEADER = "x-correlation-id";
@@ -65,7 +68,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
 
   const unlimited = { config: { rateLimit: false } };
   app.get("/healthz", unlimited, async () => ({ status: "ok" }));
-  app.get("/readyz", unlimited, async () => ({ status: "ready" }));
+  app.get("/readyz", unlimited, async (_req, reply) => {
+    const { ready, body } = await readiness(deps.readinessChecks ?? {});
+    return reply.code(ready ? 200 : 503).send(body);
+  });
   app.get("/metrics", unlimited, async (_req, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );

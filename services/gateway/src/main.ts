@@ -29,6 +29,8 @@ const app = buildApp({
   bodyLimitBytes: config.bodyLimitBytes,
   rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs },
   registry,
+  // Ready when it can do its work: an order service reachable, NATS connected.
+  readinessChecks: { order: () => orders.ready(1500), nats: () => nc.flush() },
 });
 
 await app.listen({ host: config.host, port: config.port });

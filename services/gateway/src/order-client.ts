@@ -26,6 +26,8 @@ export interface OrderClient {
   getOrder(request: MessageInitShape<typeof GetOrderRequestSchema>): Promise<Order>;
   listOrders(request: MessageInitShape<typeof ListOrdersRequestSchema>): Promise<Order[]>;
   close(): void;
+  /** Resolves when the channel reaches an order service within `timeoutMs` (a readiness check). */
+  ready(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -98,6 +100,10 @@ export function createOrderClient(
       },
     );
   return {
+    ready: (timeoutMs) =>
+      new Promise<void>((resolve, reject) =>
+        client.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())),
+      ),
     placeOrder: (request: PlaceOrderRequest | MessageInitShape<typeof PlaceOrderRequestSchema>) =>
       retry("PlaceOrder", (deadline) => client.placeOrder(request, { deadline, metadata: metadata() })),
     getOrder: (request: GetOrderRequest | MessageInitShape<typeof GetOrderRequestSchema>) =>

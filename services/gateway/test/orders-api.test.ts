@@ -259,6 +259,37 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     assert.equal(missing.json().errors[0].field, "query.customerId");
   });
 
+  it("when the order service cannot be reached, then /readyz says not ready and names it; when it can, ready", async () => {
+    const logger = createLogger({ service: "gateway", level: "silent" });
+    const deadClient = createOrderClient(`127.0.0.1:${await freePort()}`, policy, logger);
+    const notReady = buildApp({
+      logger,
+      orders: deadClient,
+      inventory,
+      bodyLimitBytes: 65_536,
+      readinessChecks: { order: () => deadClient.ready(300) },
+    });
+    const ready = buildApp({
+      logger,
+      orders,
+      inventory,
+      bodyLimitBytes: 65_536,
+      readinessChecks: { order: () => orders.ready(1500) },
+    });
+    try {
+      const down = await notReady.inject({ method: "GET", url: "/readyz" });
+      assert.equal(down.statusCode, 503);
+      assert.notEqual(down.json().checks.order, "ok");
+      const up = await ready.inject({ method: "GET", url: "/readyz" });
+      assert.equal(up.statusCode, 200);
+      assert.deepEqual(up.json().checks, { order: "ok" });
+    } finally {
+      await notReady.close();
+      await ready.close();
+      deadClient.close();
+    }
+  });
+
   it("when the order service is unreachable, then 503 after the retries, within the retry budget", async () => {
     const logger = createLogger({ service: "gateway", level: "silent" });
     const registry = new Registry();
