@@ -1,11 +1,11 @@
-/** Runs the documented `dlq` command (packages/messaging/src/dlq-cli.ts) as a separate process. */
+/** Runs the documented `dlq` command (scripts/dlq.ts) as a separate process. */
 import { spawnSync } from "node:child_process";
 import { baseEnv, NATS_USERS, REPO_ROOT } from "@orderflow/testing";
 
 export function dlq(natsUrl: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(
     process.execPath,
-    ["--conditions=development", "--import", "tsx", "packages/messaging/src/dlq-cli.ts", ...args],
+    ["--conditions=development", "--import", "tsx", "scripts/dlq.ts", ...args],
     {
       cwd: REPO_ROOT,
       env: {

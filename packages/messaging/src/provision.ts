@@ -31,7 +31,7 @@ import { STREAMS } from "@orderflow/contracts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export const DEAD_LETTER_STREAM = "DEAD_LETTERS";
+export const DEAD_LETTER_STREAM: keyof typeof STREAMS = "DEAD_LETTERS";
 
 /** The stream that holds a subject. */
 export function streamOf(subject: string): keyof typeof STREAMS {

@@ -85,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       baseBackoffMs: settings.rpcBaseBackoffMs,
       maxBackoffMs: settings.rpcMaxBackoffMs,
     },
+    // The gateway has no fault switch of its own; reading them still refuses any in production.
     faults: readFaultSwitches("gateway", env),
   };
 }

@@ -10,8 +10,7 @@
  * so consumers that had already processed them ack them with no effect.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "./connect-nats.js";
-import { listDeadLetters, redriveDeadLetter } from "./dead-letters.js";
+import { connectNats, listDeadLetters, redriveDeadLetter } from "../packages/messaging/src/index.js";
 
 const usage = "usage: dlq list [--json] | dlq redrive <seq> | dlq redrive --all";
 
