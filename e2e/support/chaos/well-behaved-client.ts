@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelayMs } from "@orderflow/backoff";
 
 export interface ClientOrder {
   key: string;
@@ -62,7 +63,7 @@ export async function placeUntilAnswered(
     } catch {
       status = 0; // no answer: the gateway is down or restarting
     }
-    const delay = Math.floor(Math.random() * Math.min(3000, 200 * 2 ** (attempt - 1)));
+    const delay = backoffDelayMs(attempt, { baseMs: 200, maxMs: 3000, jitter: "full" });
     if (Date.now() + delay > deadline) return { order, status, attempts: attempt };
     await sleep(delay);
   }

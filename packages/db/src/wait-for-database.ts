@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelayMs } from "@orderflow/backoff";
 import type pg from "pg";
 
 export interface WaitForDatabaseOptions {
@@ -19,7 +20,7 @@ export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOpt
       await pool.query("SELECT 1");
       return;
     } catch (err) {
-      const retryInMs = Math.min(2000, 100 * 2 ** (attempt - 1));
+      const retryInMs = backoffDelayMs(attempt, { baseMs: 100, maxMs: 2000 });
       if (Date.now() + retryInMs > deadline) {
         throw new Error(`database unreachable after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
       }

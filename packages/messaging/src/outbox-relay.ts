@@ -15,6 +15,7 @@
  *   published rows after a retention period.
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
 import { outboxMessageHeaders } from "./message-headers.js";
@@ -203,7 +204,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         failures++;
         log.warn({ err: (err as Error).message, failures }, "outbox relay failed; backing off");
       }
-      await sleep(failures ? Math.min(5000, 100 * 2 ** failures) : pollIntervalMs);
+      await sleep(failures ? backoffDelayMs(failures + 1, { baseMs: 100, maxMs: 5000 }) : pollIntervalMs);
     }
   }
 

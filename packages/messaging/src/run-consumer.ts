@@ -23,6 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { SpanStatusCode } from "@opentelemetry/api";
+import { backoffDelayMs, exponentialBackoff } from "@orderflow/backoff";
 import { isConnectionError, type Tx, transaction } from "@orderflow/db";
 import { type Logger, mintCorrelationId, withCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
@@ -91,7 +92,7 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
-export const defaultRetryDelayMs = (failures: number) => Math.min(30_000, 250 * 2 ** (failures - 1));
+export const defaultRetryDelayMs = exponentialBackoff({ baseMs: 250, maxMs: 30_000 });
 
 export async function runConsumer<S extends DescMessage>(options: RunConsumerOptions<S>): Promise<RunningConsumer> {
   const { js, db, inbox, failures, spec, schema, handler } = options;
@@ -224,7 +225,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       log.warn({ err: reason }, "database unreachable: not counted as a failure; pausing intake until it answers");
       outage = (async () => {
         for (let attempt = 1; !stopped; attempt++) {
-          await sleep(Math.min(5000, 250 * 2 ** (attempt - 1)));
+          await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 5000 }));
           try {
             await db.execute(sql`SELECT 1`);
             log.info({ attempts: attempt }, "database answers again: resuming intake");

@@ -8,6 +8,7 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
@@ -137,7 +138,7 @@ async function withRetries(logger: Logger, what: string, fn: () => Promise<void>
       return await fn();
     } catch (err) {
       if (attempt >= attempts) throw err;
-      const retryInMs = Math.min(5000, 250 * 2 ** (attempt - 1));
+      const retryInMs = backoffDelayMs(attempt, { baseMs: 250, maxMs: 5000 });
       logger.warn({ err: (err as Error).message, attempt, retryInMs }, `${what} failed; retrying`);
       await new Promise((r) => setTimeout(r, retryInMs));
     }

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { backoffDelayMs } from "@orderflow/backoff";
 import { waitFor } from "./wait-for.js";
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -119,7 +120,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
     killing = false;
     exits.push({ at: new Date(), code, cause });
     if (Date.now() - readySince > 30_000) consecutiveRestarts = 0; // it had been healthy for a while
-    const delayMs = Math.min(10_000, 500 * 2 ** consecutiveRestarts);
+    const delayMs = backoffDelayMs(consecutiveRestarts + 1, { baseMs: 500, maxMs: 10_000 });
     consecutiveRestarts++;
     tell(`${cause === "killed" ? "was killed" : "DIED ON ITS OWN"} (${code}); restarting in ${delayMs} ms`);
     ready = new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
+import { backoffDelayMs } from "@orderflow/backoff";
 import { isGrpcError } from "@orderflow/contracts";
 
 export interface RetryPolicy {
@@ -33,17 +34,17 @@ export function isRetryable(err: unknown): boolean {
   return isGrpcError(err) && RETRYABLE_CODES.has(err.code);
 }
 
+const backoffOf = (policy: RetryPolicy) => ({ baseMs: policy.baseBackoffMs, maxMs: policy.maxBackoffMs });
+
 /** Full jitter: spreads the retries of many callers instead of syncing them into waves. */
 export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** (attempt - 1));
-  return Math.floor(random() * ceiling);
+  return backoffDelayMs(attempt, { ...backoffOf(policy), jitter: "full" }, random);
 }
 
 /** The longest a call can take with this policy: what a caller of the gateway may wait. */
 export function worstCaseMs(policy: RetryPolicy): number {
   let total = policy.maxAttempts * policy.attemptTimeoutMs;
-  for (let a = 1; a < policy.maxAttempts; a++)
-    total += Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** (a - 1));
+  for (let a = 1; a < policy.maxAttempts; a++) total += backoffDelayMs(a, backoffOf(policy));
   return total;
 }
 
