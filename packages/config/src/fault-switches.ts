@@ -9,10 +9,12 @@
  * All are off by default, and a service started with NODE_ENV=production
  * refuses to start when any of them is set.
  */
+import type { ServiceName } from "@orderflow/system";
 import { ConfigError, parse } from "./settings.js";
 
 export interface FaultSwitch<T> {
-  service: "gateway" | "order" | "inventory" | "payment" | "notification";
+  /** A service of the catalogue (packages/system). */
+  service: ServiceName;
   kind: "fault" | "unsafe";
   /** The incident scenario (e2e/<name>.test.ts) that uses it. */
   scenario: string;

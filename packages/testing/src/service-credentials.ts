@@ -5,27 +5,24 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type DatabaseServiceName, devPassword, type ServiceName, SYSTEM } from "@orderflow/system";
 import pg from "pg";
 import { REPO_ROOT } from "./start-service.js";
 
 export const NATS_USERS_CONF = join(REPO_ROOT, "infra", "nats", "users.conf");
 export const ROLES_SQL = join(REPO_ROOT, "infra", "postgres", "roles.sql");
 
-export const NATS_USERS = {
-  order: { user: "order", password: "order-dev-password" },
-  inventory: { user: "inventory", password: "inventory-dev-password" },
-  payment: { user: "payment", password: "payment-dev-password" },
-  notification: { user: "notification", password: "notification-dev-password" },
-  gateway: { user: "gateway", password: "gateway-dev-password" },
-  operator: { user: "operator", password: "operator-dev-password" },
-} as const;
+/** Each service's NATS user (and the operator's, for the dlq and replay commands): from the catalogue. */
+export const NATS_USERS = Object.fromEntries(
+  [...SYSTEM.map((s) => s.name), "operator"].map((name) => [name, { user: name, password: devPassword(name) }]),
+) as Record<ServiceName | "operator", { user: string; password: string }>;
 
-export const PG_ROLES = {
-  order: { role: "order_svc", password: "order-dev-password" },
-  inventory: { role: "inventory_svc", password: "inventory-dev-password" },
-  payment: { role: "payment_svc", password: "payment-dev-password" },
-  notification: { role: "notification_svc", password: "notification-dev-password" },
-} as const;
+/** Each schema-owning service's Postgres role: from the catalogue. */
+export const PG_ROLES = Object.fromEntries(
+  SYSTEM.flatMap((s) =>
+    "database" in s ? [[s.name, { role: s.database.role, password: devPassword(s.name) }] as const] : [],
+  ),
+) as Record<DatabaseServiceName, { role: string; password: string }>;
 
 /** Creates the service roles and their schemas in the database `superuserUrl` names. */
 export async function applyRoles(superuserUrl: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SERVICE_NAMES, type ServiceName } from "@orderflow/system";
 import { createTestDatabase, type TestDatabase } from "./create-test-database.js";
 import { freePort } from "./free-port.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
@@ -15,8 +16,8 @@ import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, readyTimeoutMs, type ServiceProcess } from "./start-service.js";
 
-export const SERVICE_NAMES = ["order", "inventory", "payment", "notification", "gateway"] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+// The services and their order come from the catalogue (packages/system).
+export { SERVICE_NAMES, type ServiceName } from "@orderflow/system";
 
 export interface SystemOptions {
   /** Which services to run; started together, each as its own process. */
