@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { baseEnv, NATS_USERS, REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
@@ -49,14 +50,21 @@ describe("replay", () => {
   async function placeConfirmed(prefix: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const res = await postOrder(system.gatewayUrl, {
+      const body = {
         customerId: `${prefix}-${i}`,
         items: [
           { sku: "KB-001", quantity: 1 },
           { sku: "CB-001", quantity: 2 },
         ],
-      });
-      assert.equal(res.status, 201);
+      };
+      // As a well-behaved client: a 503 (the order service just restarted) is retried with the same key.
+      const key = randomUUID();
+      let res = await postOrder(system.gatewayUrl, body, key);
+      for (let attempt = 0; attempt < 20 && res.status === 503; attempt++) {
+        await sleep(250);
+        res = await postOrder(system.gatewayUrl, body, key);
+      }
+      assert.equal(res.status, 201, JSON.stringify(res.body));
       ids.push(res.body.orderId as string);
     }
     for (const id of ids) await waitForOrder(system.gatewayUrl, id, (o) => o.status === "CONFIRMED" && notified(o));
