@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createPool, isConnectionError } from "../src/index.js";
+import { createPool, isConnectionError, waitForDatabase } from "../src/index.js";
 
 describe("isConnectionError", () => {
   it("when the database is away (refused, reset, terminated, shutting down, starting up), then it is an outage", () => {
@@ -32,6 +32,22 @@ describe("isConnectionError", () => {
     const pool = createPool({ url: "postgres://postgres@127.0.0.1:1/postgres", applicationName: "test" });
     try {
       await assert.rejects(pool.query("SELECT 1"), (err: unknown) => isConnectionError(err));
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe("waitForDatabase", () => {
+  it("when the database never answers, then it gives up after its budget with the last error, having said each retry", async () => {
+    const pool = createPool({ url: "postgres://postgres@127.0.0.1:1/postgres", applicationName: "test" });
+    const retries: number[] = [];
+    try {
+      await assert.rejects(
+        waitForDatabase(pool, { timeoutMs: 700, onRetry: ({ attempt }) => retries.push(attempt) }),
+        /database unreachable after \d+ attempts: .*ECONNREFUSED/,
+      );
+      assert.ok(retries.length >= 2, `${retries.length} retries reported`);
     } finally {
       await pool.end();
     }
