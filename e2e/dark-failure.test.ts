@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { sample, scrape } from "./support/metrics.js";

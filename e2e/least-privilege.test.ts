@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type PG_ROLES, type System, startSystem, urlAsRole } from "@orderflow/testing";
 import pg from "pg";
 import { notified, postOrder, waitForOrder } from "./support/api.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type System } from "@orderflow/testing";
 import type pg from "pg";
 import type { Fault, FaultLogEntry } from "./support/chaos/fault-schedule.js";

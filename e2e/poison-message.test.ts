@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { jetstream } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
 import { getStock, notified, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";

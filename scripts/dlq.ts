@@ -10,7 +10,8 @@
  * so consumers that had already processed them ack them with no effect.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connectNats, listDeadLetters, redriveDeadLetter } from "../packages/messaging/src/index.js";
+import { listDeadLetters, redriveDeadLetter } from "../packages/messaging/src/index.js";
+import { connectNats } from "../packages/process/src/index.js";
 
 const usage = "usage: dlq list [--json] | dlq redrive <seq> | dlq redrive --all";
 

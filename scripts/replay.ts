@@ -13,7 +13,8 @@
  * `operator` user under `pnpm start`). Exit: 0 done, 1 refused or failed, 2 usage.
  */
 import { parseArgs } from "node:util";
-import { connectNats, type ReplayRequest, type ReplaySummary, replaySubject } from "../packages/messaging/src/index.js";
+import { type ReplayRequest, type ReplaySummary, replaySubject } from "../packages/messaging/src/index.js";
+import { connectNats } from "../packages/process/src/index.js";
 
 const usage =
   "usage: replay --consumer <durable> (--since <ISO time> [--until <ISO time>] | --from-seq <n> [--to-seq <n>]) " +

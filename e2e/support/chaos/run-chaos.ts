@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats, listDeadLetters } from "@orderflow/messaging";
+import { listDeadLetters } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/testing";
 import pg from "pg";
 import { checkInvariants, type InvariantCounts, type StockSnapshot, violations } from "./check-invariants.js";

@@ -1,2 +1,3 @@
 export * from "./fault-switches.js";
+export * from "./service-config.js";
 export * from "./settings.js";

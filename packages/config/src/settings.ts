@@ -86,8 +86,8 @@ export const commonSettings = {
   },
 } satisfies SettingsShape;
 
-/** Settings of a service that consumes and produces events. */
-export const messagingSettings = {
+/** Where a process finds NATS, and who it is there. */
+export const natsSettings = {
   natsUrl: {
     env: "NATS_URL",
     description: "NATS server URL(s), comma-separated",
@@ -101,6 +101,11 @@ export const messagingSettings = {
     parse: parse.string,
   },
   natsPassword: { env: "NATS_PASSWORD", description: "password of NATS_USER", default: "", parse: parse.string },
+} satisfies SettingsShape;
+
+/** Settings of a service that consumes and produces events. */
+export const messagingSettings = {
+  ...natsSettings,
   ackWaitMs: {
     env: "CONSUMER_ACK_WAIT_MS",
     description: "how long JetStream waits for an ack or an in-progress signal before redelivering",

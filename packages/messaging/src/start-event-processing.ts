@@ -13,9 +13,8 @@ import type { Logger } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
 import type { Registry } from "prom-client";
-import type { ConsumerFailuresTable } from "./consumer-failures.js";
-import type { InboxTable } from "./inbox.js";
 import { createMessagingMetrics } from "./messaging-metrics.js";
+import { messagingTables } from "./messaging-tables.js";
 import { startOutboxRelay } from "./outbox-relay.js";
 import { provisionConsumer, provisionStreams, streamOf } from "./provision.js";
 import { type ReplayableSubscription, type ReplayPolicy, serveReplays } from "./replay.js";
@@ -46,10 +45,8 @@ export interface EventProcessingOptions {
   db: NodePgDatabase;
   logger: Logger;
   registry: Registry;
-  /** This service's schema: its outbox and inbox live there. */
+  /** This service's schema: its outbox, inbox and failure counts live there (messaging-tables.ts). */
   schema: string;
-  inbox: InboxTable;
-  failures: ConsumerFailuresTable;
   subscriptions: Subscription[];
   consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
   outboxPollMs: number;
@@ -86,14 +83,15 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
     pool,
     outboxSchema: options.schema,
   });
+  const { inbox, failures } = messagingTables(options.schema);
   const consumers: RunningConsumer[] = [];
   for (const sub of subscriptions) {
     consumers.push(
       await runConsumer({
         js,
         db,
-        inbox: options.inbox,
-        failures: options.failures,
+        inbox,
+        failures,
         spec: { durable: sub.durable, subject: sub.subject, ...options.consumer },
         schema: sub.schema,
         handler: sub.handler,
@@ -109,7 +107,7 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const replays = serveReplays(nc, options.service, {
     js,
     db,
-    inbox: options.inbox,
+    inbox,
     logger,
     registry: options.registry,
     subscriptions: subscriptions as unknown as ReplayableSubscription[],

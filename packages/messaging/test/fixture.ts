@@ -1,39 +1,24 @@
-/** A real nats-server and a real Postgres schema with an outbox, an inbox and an effects table. */
+/** A real nats-server and a real Postgres schema with the messaging tables (their own migrations) and an effects table. */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createPool } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
+import { connectNats } from "@orderflow/process";
 import { createTestDatabase, startNatsServer } from "@orderflow/testing";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { pgSchema } from "drizzle-orm/pg-core";
-import { connectNats, consumerFailuresTable, inboxTable, outboxTable, provisionStreams } from "../src/index.js";
+import { messagingTables, migrateMessagingTables, provisionStreams } from "../src/index.js";
 
 export const testSchema = pgSchema("msgtest");
-export const outbox = outboxTable(testSchema);
-export const inbox = inboxTable(testSchema);
-export const failures = consumerFailuresTable(testSchema);
-
-const DDL = `
-CREATE SCHEMA msgtest;
-CREATE TABLE msgtest.outbox (
-  id uuid PRIMARY KEY, subject text NOT NULL, payload bytea NOT NULL, headers jsonb NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-  attempts integer NOT NULL DEFAULT 0, last_error text);
-CREATE TABLE msgtest.inbox (
-  event_id text NOT NULL, consumer text NOT NULL, subject text NOT NULL,
-  processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, consumer));
-CREATE TABLE msgtest.consumer_failures (
-  event_id text NOT NULL, consumer text NOT NULL, failures integer NOT NULL, last_error text NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, consumer));
-CREATE TABLE msgtest.effects (order_id text NOT NULL, note text NOT NULL);
-`;
+export const { outbox, inbox, failures } = messagingTables(testSchema);
 
 /** `serverUrl`: a Postgres server of the test's own (one it may stop); by default the shared one. */
 export async function messagingFixture(serverUrl?: string) {
   const nats = await startNatsServer();
   const database = await createTestDatabase(serverUrl);
   const pool = createPool({ url: database.url, applicationName: "messaging-test" });
-  await pool.query(DDL);
+  await migrateMessagingTables(pool, "msgtest");
+  await pool.query("CREATE TABLE msgtest.effects (order_id text NOT NULL, note text NOT NULL)");
   const nc: NatsConnection = await connectNats({ url: nats.url, name: "messaging-test" });
   const jsm = await jetstreamManager(nc);
   await provisionStreams(jsm);

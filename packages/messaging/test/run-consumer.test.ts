@@ -5,11 +5,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
+import { connectNats } from "@orderflow/process";
 import { startNatsServer, waitFor } from "@orderflow/testing";
 import { sql } from "drizzle-orm";
 import {
   type ConsumerSpec,
-  connectNats,
   type Handler,
   listDeadLetters,
   type Outcome,

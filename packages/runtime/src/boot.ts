@@ -4,11 +4,11 @@
  * values come back; main.ts wires them into its app explicitly.
  */
 
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createPool, isConnectionError, migrateSchema, waitForDatabase } from "@orderflow/db";
+import { createPool, isConnectionError, waitForDatabase } from "@orderflow/db";
 import { createLogger, type Logger } from "@orderflow/logging";
-import { connectNats } from "@orderflow/messaging";
+import { migrateServiceSchema } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -17,7 +17,7 @@ export interface BootOptions {
   service: string;
   /** The service's own schema. */
   schema: string;
-  /** Its drizzle migrations folder, e.g. new URL("../drizzle", import.meta.url). */
+  /** Its drizzle migrations folder, e.g. new URL("../drizzle", import.meta.url); the messaging tables' come first. */
   migrations: URL;
 }
 
@@ -65,7 +65,7 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
         logger.warn({ attempt, err: err.message, retryInMs }, "waiting for the database"),
     });
     try {
-      await migrateSchema(pool, { schema: options.schema, migrationsFolder: fileURLToPath(options.migrations) });
+      await migrateServiceSchema(pool, options);
       break;
     } catch (err) {
       // The database went away between the wait and the migration: wait again.

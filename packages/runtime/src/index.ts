@@ -1,3 +1,2 @@
 export * from "./boot.js";
-export * from "./graceful-shutdown.js";
 export * from "./run-event-service.js";

@@ -6,16 +6,14 @@
  * the relay, NATS (drained), the ops server and the pool.
  */
 
-import type { ConsumerFailuresTable, InboxTable, Subscription } from "@orderflow/messaging";
+import type { Subscription } from "@orderflow/messaging";
 import { startEventProcessing } from "@orderflow/messaging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
+import { onShutdown, type ShutdownStep } from "@orderflow/process";
 import { sql } from "drizzle-orm";
 import type { Booted } from "./boot.js";
-import { onShutdown, type ShutdownStep } from "./graceful-shutdown.js";
 
 export interface EventServiceOptions {
-  inbox: InboxTable;
-  failures: ConsumerFailuresTable;
   subscriptions: Subscription[];
   config: {
     httpPort: number;
@@ -37,6 +35,13 @@ export interface EventServiceOptions {
   startInfo?: Record<string, unknown>;
 }
 
+/**
+ * What an event-driven service's buildApp(deps) returns: its subscriptions, the
+ * unsafe toggles its fault switches turn on, and what it serves besides.
+ * main.ts passes it to runEventService with the config.
+ */
+export type EventApp = Pick<EventServiceOptions, "subscriptions" | "unsafe" | "ops" | "stopIntake">;
+
 export async function runEventService(booted: Booted, options: EventServiceOptions) {
   const { service, schema, logger, pool, relayPool, db, nc, registry } = booted;
   const events = await startEventProcessing({
@@ -48,8 +53,6 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     logger,
     registry,
     schema,
-    inbox: options.inbox,
-    failures: options.failures,
     subscriptions: options.subscriptions,
     consumer: options.config,
     outboxPollMs: options.config.outboxPollMs,

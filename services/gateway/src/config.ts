@@ -1,5 +1,5 @@
 /** The only file of the gateway that reads process.env. */
-import { commonSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import { commonSettings, natsSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
 
 export const gatewaySettings = {
   ...commonSettings,
@@ -36,19 +36,7 @@ export const gatewaySettings = {
     default: 1000,
     parse: parse.integer(0, 60_000),
   },
-  natsUrl: {
-    env: "NATS_URL",
-    description: "NATS server URL(s), comma-separated",
-    default: "nats://127.0.0.1:4222",
-    parse: parse.string,
-  },
-  natsUser: {
-    env: "NATS_USER",
-    description: "NATS user of the gateway (empty: no auth)",
-    default: "",
-    parse: parse.string,
-  },
-  natsPassword: { env: "NATS_PASSWORD", description: "password of NATS_USER", default: "", parse: parse.string },
+  ...natsSettings,
   inventoryQueryTimeoutMs: {
     env: "INVENTORY_QUERY_TIMEOUT_MS",
     description: "how long a stock query over NATS request-reply may take before 504",

@@ -1,7 +1,6 @@
 /** Composition root: config -> logger -> order client -> HTTP server; SIGTERM drains. */
 import { createLogger } from "@orderflow/logging";
-import { connectNats } from "@orderflow/messaging";
-import { onShutdown } from "@orderflow/runtime";
+import { connectNats, onShutdown } from "@orderflow/process";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { worstCaseMs } from "./call-with-retry.js";

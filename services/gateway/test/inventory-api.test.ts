@@ -8,7 +8,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { GetStockReplySchema, INVENTORY_QUERIES } from "@orderflow/contracts";
 import { createLogger } from "@orderflow/logging";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/app.js";

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createLogger } from "@orderflow/logging";
-import { connectNats } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
 import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";

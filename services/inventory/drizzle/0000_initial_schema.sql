@@ -1,24 +1,5 @@
 CREATE SCHEMA IF NOT EXISTS "inventory";
 --> statement-breakpoint
-CREATE TABLE "inventory"."inbox" (
-	"event_id" text NOT NULL,
-	"consumer" text NOT NULL,
-	"subject" text NOT NULL,
-	"processed_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "inbox_event_id_consumer_pk" PRIMARY KEY("event_id","consumer")
-);
---> statement-breakpoint
-CREATE TABLE "inventory"."outbox" (
-	"id" uuid PRIMARY KEY NOT NULL,
-	"subject" text NOT NULL,
-	"payload" "bytea" NOT NULL,
-	"headers" jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"published_at" timestamp with time zone,
-	"attempts" integer DEFAULT 0 NOT NULL,
-	"last_error" text
-);
---> statement-breakpoint
 CREATE TABLE "inventory"."reservations" (
 	"order_id" uuid NOT NULL,
 	"sku" text NOT NULL,
@@ -41,5 +22,4 @@ CREATE TABLE "inventory"."stock" (
 	CONSTRAINT "stock_reserved_not_negative" CHECK ("inventory"."stock"."reserved" >= 0)
 );
 --> statement-breakpoint
-ALTER TABLE "inventory"."reservations" ADD CONSTRAINT "reservations_sku_stock_sku_fk" FOREIGN KEY ("sku") REFERENCES "inventory"."stock"("sku") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "outbox_unpublished_idx" ON "inventory"."outbox" USING btree ("created_at") WHERE published_at IS NULL;
+ALTER TABLE "inventory"."reservations" ADD CONSTRAINT "reservations_sku_stock_sku_fk" FOREIGN KEY ("sku") REFERENCES "inventory"."stock"("sku") ON DELETE no action ON UPDATE no action;

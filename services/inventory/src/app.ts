@@ -1,10 +1,17 @@
-/** The inventory service's subscriptions: one handler per consumed subject. */
-import type { Subscription } from "@orderflow/messaging";
+/** buildApp: what the inventory service consumes, wired but not running (main.ts runs it, and serves stock queries). */
+import type { BootOptions, EventApp } from "@orderflow/runtime";
 import type { InventoryConfig } from "./config.js";
-import { onOrderCancelled } from "./handlers/order-cancelled.js";
-import { onOrderConfirmed } from "./handlers/order-confirmed.js";
-import { onOrderPlaced } from "./handlers/order-placed.js";
+import { inventorySubscriptions } from "./subscriptions.js";
 
-export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subscription[] {
-  return [onOrderPlaced(faults), onOrderCancelled, onOrderConfirmed];
+export const INVENTORY = {
+  service: "inventory",
+  schema: "inventory",
+  migrations: new URL("../drizzle", import.meta.url),
+} satisfies BootOptions;
+
+export function buildApp({ faults }: { faults: InventoryConfig["faults"] }): EventApp {
+  return {
+    subscriptions: inventorySubscriptions(faults),
+    unsafe: { inboxOutsideTransaction: faults.UNSAFE_INVENTORY_INBOX_OUTSIDE_TRANSACTION },
+  };
 }

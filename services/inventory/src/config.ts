@@ -1,17 +1,8 @@
 /** The only file of the inventory service that reads process.env. */
-import {
-  commonSettings,
-  messagingSettings,
-  parse,
-  readFaultSwitches,
-  readSettings,
-  serviceSettings,
-} from "@orderflow/config";
+import { eventServiceSettings, loadServiceConfig, parse } from "@orderflow/config";
 
 export const inventorySettings = {
-  ...commonSettings,
-  ...messagingSettings,
-  ...serviceSettings(8082),
+  ...eventServiceSettings("inventory"),
   seedCatalogue: {
     env: "SEED_CATALOGUE",
     description: "insert the demo catalogue at start-up (existing SKUs are left alone)",
@@ -20,8 +11,7 @@ export const inventorySettings = {
   },
 } as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return { ...readSettings(inventorySettings, env), faults: readFaultSwitches("inventory", env) };
-}
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  loadServiceConfig("inventory", inventorySettings, env);
 
 export type InventoryConfig = ReturnType<typeof loadConfig>;

@@ -9,7 +9,7 @@ import type { OrderCancelledSchema } from "@orderflow/contracts";
 import { EVENTS } from "@orderflow/contracts";
 import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
-import { outbox, reservations, stock } from "./db/schema.js";
+import { messaging, reservations, stock } from "./db/schema.js";
 
 type Tx = HandlerContext<typeof OrderCancelledSchema>["tx"];
 
@@ -34,7 +34,7 @@ async function settleReservations(tx: Tx, orderId: string, to: "released" | "com
 
 export async function releaseStock(tx: Tx, orderId: string): Promise<void> {
   if ((await settleReservations(tx, orderId, "released")) > 0) {
-    await addToOutbox(tx, outbox, EVENTS.stockReleased, { orderId });
+    await addToOutbox(tx, messaging.outbox, EVENTS.stockReleased, { orderId });
   }
 }
 

@@ -11,7 +11,7 @@ import { EVENTS, type OrderPlaced } from "@orderflow/contracts";
 import type { HandlerContext } from "@orderflow/messaging";
 import { addToOutbox } from "@orderflow/messaging";
 import { inArray, sql } from "drizzle-orm";
-import { outbox, reservations, stock } from "./db/schema.js";
+import { messaging, reservations, stock } from "./db/schema.js";
 
 type Tx = HandlerContext<typeof OrderPlacedSchema>["tx"];
 
@@ -45,7 +45,10 @@ export async function reserveStock(tx: Tx, order: OrderPlaced, hooks: ReserveSto
     return [];
   });
   if (problems.length) {
-    await addToOutbox(tx, outbox, EVENTS.stockRejected, { orderId: order.orderId, reason: problems.join("; ") });
+    await addToOutbox(tx, messaging.outbox, EVENTS.stockRejected, {
+      orderId: order.orderId,
+      reason: problems.join("; "),
+    });
     return;
   }
 
@@ -72,7 +75,7 @@ export async function reserveStock(tx: Tx, order: OrderPlaced, hooks: ReserveSto
     quantity: line.quantity,
     unitPriceCents: BigInt(bySku.get(line.sku)?.unitPriceCents ?? 0),
   }));
-  await addToOutbox(tx, outbox, EVENTS.stockReserved, {
+  await addToOutbox(tx, messaging.outbox, EVENTS.stockReserved, {
     orderId: order.orderId,
     customerId: order.customerId,
     paymentToken: order.paymentToken,

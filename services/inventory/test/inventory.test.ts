@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   GetStockReplySchema,
@@ -10,11 +9,12 @@ import {
   ListStockReplySchema,
   OrderPlacedSchema,
 } from "@orderflow/contracts";
-import { createPool, migrateSchema, transaction } from "@orderflow/db";
+import { transaction } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
-import { connectNats } from "@orderflow/messaging";
-import { createTestDatabase, startNatsServer } from "@orderflow/testing";
-import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { migrateServiceSchema } from "@orderflow/messaging";
+import { connectNats } from "@orderflow/process";
+import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/testing";
+import { INVENTORY } from "../src/app.js";
 import { commitStock, releaseStock } from "../src/release-stock.js";
 import { reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";
@@ -22,26 +22,15 @@ import { serveStockQueries } from "../src/stock-queries.js";
 
 /** The inventory service's use cases against the real Postgres (and stock queries over a real nats-server). */
 describe("inventory (against Postgres)", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: ReturnType<typeof createPool>;
-  let db: NodePgDatabase;
-  const q = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows;
+  let t: ComponentDatabase;
+  const q = (sql: string, params: unknown[] = []) => t.rows(sql, params);
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = createPool({ url: database.url, applicationName: "inventory-test" });
-    await migrateSchema(pool, {
-      schema: "inventory",
-      migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    });
-    db = drizzle(pool);
-    assert.equal(await seedCatalogue(db), 6);
-    assert.equal(await seedCatalogue(db), 0, "seeding twice changes nothing");
+    t = await componentDatabase("inventory", (pool) => migrateServiceSchema(pool, INVENTORY));
+    assert.equal(await seedCatalogue(t.db), 6);
+    assert.equal(await seedCatalogue(t.db), 0, "seeding twice changes nothing");
   });
-  after(async () => {
-    await pool?.end();
-    await database?.drop();
-  });
+  after(() => t?.close());
 
   const placed = (items: { sku: string; quantity: number }[]) =>
     create(OrderPlacedSchema, { orderId: randomUUID(), customerId: "c-1", items, paymentToken: "tok_visa" });
@@ -61,7 +50,7 @@ describe("inventory (against Postgres)", () => {
       { sku: "MS-001", quantity: 2 },
       { sku: "KB-001", quantity: 1 },
     ]);
-    await transaction(db, (tx) => reserveStock(tx, order));
+    await transaction(t.db, (tx) => reserveStock(tx, order));
     assert.deepEqual(await stockOf("KB-001"), { available: before[0].available - 1, reserved: before[0].reserved + 1 });
     assert.deepEqual(await stockOf("MS-001"), { available: before[1].available - 2, reserved: before[1].reserved + 2 });
     assert.equal((await q("SELECT * FROM inventory.reservations WHERE order_id = $1", [order.orderId])).length, 2);
@@ -75,7 +64,7 @@ describe("inventory (against Postgres)", () => {
       { sku: "LT-001", quantity: 50 },
       { sku: "NOPE-1", quantity: 1 },
     ]);
-    await transaction(db, (tx) => reserveStock(tx, order));
+    await transaction(t.db, (tx) => reserveStock(tx, order));
     assert.deepEqual(await stockOf("KB-001"), before, "all or none");
     assert.equal((await q("SELECT * FROM inventory.reservations WHERE order_id = $1", [order.orderId])).length, 0);
     assert.deepEqual(await events(order.orderId), ["inventory.stock.rejected"]);
@@ -84,9 +73,9 @@ describe("inventory (against Postgres)", () => {
   it("when a reservation is released, twice, then the stock comes back once and the release is announced once", async () => {
     const before = await stockOf("HD-001");
     const order = placed([{ sku: "HD-001", quantity: 3 }]);
-    await transaction(db, (tx) => reserveStock(tx, order));
-    await transaction(db, (tx) => releaseStock(tx, order.orderId));
-    await transaction(db, (tx) => releaseStock(tx, order.orderId));
+    await transaction(t.db, (tx) => reserveStock(tx, order));
+    await transaction(t.db, (tx) => releaseStock(tx, order.orderId));
+    await transaction(t.db, (tx) => releaseStock(tx, order.orderId));
     assert.deepEqual(await stockOf("HD-001"), before);
     assert.deepEqual(await events(order.orderId), ["inventory.stock.reserved", "inventory.stock.released"]);
   });
@@ -94,10 +83,10 @@ describe("inventory (against Postgres)", () => {
   it("when a reservation is committed (the order confirmed), then it leaves reserved and is sold, once", async () => {
     const before = await stockOf("MN-001");
     const order = placed([{ sku: "MN-001", quantity: 2 }]);
-    await transaction(db, (tx) => reserveStock(tx, order));
-    await transaction(db, (tx) => commitStock(tx, order.orderId));
-    await transaction(db, (tx) => commitStock(tx, order.orderId));
-    await transaction(db, (tx) => releaseStock(tx, order.orderId)); // a late cancel changes nothing sold
+    await transaction(t.db, (tx) => reserveStock(tx, order));
+    await transaction(t.db, (tx) => commitStock(tx, order.orderId));
+    await transaction(t.db, (tx) => commitStock(tx, order.orderId));
+    await transaction(t.db, (tx) => releaseStock(tx, order.orderId)); // a late cancel changes nothing sold
     assert.deepEqual(await stockOf("MN-001"), { available: before.available - 2, reserved: before.reserved });
     assert.deepEqual(
       (await q("SELECT status FROM inventory.reservations WHERE order_id = $1", [order.orderId])).map((r) => r.status),
@@ -108,7 +97,7 @@ describe("inventory (against Postgres)", () => {
   it("when stock is asked over NATS request-reply, then one SKU and the catalogue are answered from the table", async () => {
     const nats = await startNatsServer();
     const nc = await connectNats({ url: nats.url, name: "inventory-test" });
-    const subs = serveStockQueries(nc, db, createLogger({ service: "inventory-test", level: "silent" }));
+    const subs = serveStockQueries(nc, t.db, createLogger({ service: "inventory-test", level: "silent" }));
     try {
       const one = fromBinary(
         GetStockReplySchema,

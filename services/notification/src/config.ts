@@ -1,12 +1,7 @@
 /** The only file of the notification service that reads process.env. */
-import { commonSettings, messagingSettings, readFaultSwitches, readSettings, serviceSettings } from "@orderflow/config";
+import { eventServiceSettings, loadServiceConfig } from "@orderflow/config";
 
-export const notificationSettings = {
-  ...commonSettings,
-  ...messagingSettings,
-  ...serviceSettings(8084),
-} as const;
+export const notificationSettings = eventServiceSettings("notification");
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return { ...readSettings(notificationSettings, env), faults: readFaultSwitches("notification", env) };
-}
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  loadServiceConfig("notification", notificationSettings, env);

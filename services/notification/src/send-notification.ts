@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { EVENTS } from "@orderflow/contracts";
 import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
-import { notifications, outbox } from "./db/schema.js";
+import { messaging, notifications } from "./db/schema.js";
 import type { NotificationSender } from "./notification-sender.js";
 
 type Tx = HandlerContext<DescMessage>["tx"];
@@ -38,7 +38,7 @@ export async function sendNotification(tx: Tx, outcome: OrderOutcome, sender: No
     .returning({ id: notifications.id });
   if (inserted.length === 0) return;
   await sender.send({ id, recipient: outcome.customerId, channel: "email", body });
-  await addToOutbox(tx, outbox, EVENTS.notificationSent, {
+  await addToOutbox(tx, messaging.outbox, EVENTS.notificationSent, {
     orderId: outcome.orderId,
     notificationId: id,
     channel: "email",

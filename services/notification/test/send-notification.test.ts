@@ -1,43 +1,34 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { createPool, migrateSchema, transaction } from "@orderflow/db";
-import { createTestDatabase } from "@orderflow/testing";
-import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { transaction } from "@orderflow/db";
+import { migrateServiceSchema } from "@orderflow/messaging";
+import { type ComponentDatabase, componentDatabase } from "@orderflow/testing";
+import { NOTIFICATION } from "../src/app.js";
 import { fakeSender } from "../src/notification-sender.js";
 import { sendNotification } from "../src/send-notification.js";
 
 /** Notifications against the real Postgres, with the fake sender (a provider outside the system). */
 describe("sendNotification (against Postgres)", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: ReturnType<typeof createPool>;
-  let db: NodePgDatabase;
-  const q = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows;
+  let t: ComponentDatabase;
+  const q = (sql: string, params: unknown[] = []) => t.rows(sql, params);
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = createPool({ url: database.url, applicationName: "notification-test" });
-    await migrateSchema(pool, {
-      schema: "notifications",
-      migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    });
-    db = drizzle(pool);
+    t = await componentDatabase("notification", (pool) => migrateServiceSchema(pool, NOTIFICATION));
   });
-  after(async () => {
-    await pool?.end();
-    await database?.drop();
-  });
+  after(() => t?.close());
 
   it("when the same outcome arrives twice, then the customer is told once and it is announced once; another kind is its own", async () => {
     const sender = fakeSender();
     const orderId = randomUUID();
     const confirmed = { orderId, customerId: "c-1", kind: "order_confirmed" as const, detail: "total 12.34" };
-    await transaction(db, (tx) => sendNotification(tx, confirmed, sender));
-    await transaction(db, (tx) => sendNotification(tx, confirmed, sender));
+    await transaction(t.db, (tx) => sendNotification(tx, confirmed, sender));
+    await transaction(t.db, (tx) => sendNotification(tx, confirmed, sender));
     assert.equal(sender.sent.length, 1);
     assert.match(sender.sent[0]?.body ?? "", /is confirmed \(total 12.34\)/);
-    await transaction(db, (tx) => sendNotification(tx, { ...confirmed, kind: "order_cancelled", detail: "x" }, sender));
+    await transaction(t.db, (tx) =>
+      sendNotification(tx, { ...confirmed, kind: "order_cancelled", detail: "x" }, sender),
+    );
     assert.equal(sender.sent.length, 2, "one per order and kind");
     const { n } = (
       await q("SELECT count(*)::int AS n FROM notifications.notifications WHERE order_id = $1", [orderId])
@@ -59,7 +50,7 @@ describe("sendNotification (against Postgres)", () => {
       },
     };
     await assert.rejects(
-      transaction(db, (tx) => sendNotification(tx, outcome, failing)),
+      transaction(t.db, (tx) => sendNotification(tx, outcome, failing)),
       /provider down/,
     );
     assert.equal(
@@ -67,7 +58,7 @@ describe("sendNotification (against Postgres)", () => {
       0,
     );
     const sender = fakeSender();
-    await transaction(db, (tx) => sendNotification(tx, outcome, sender));
+    await transaction(t.db, (tx) => sendNotification(tx, outcome, sender));
     assert.equal(sender.sent.length, 1);
   });
 });

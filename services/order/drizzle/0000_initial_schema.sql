@@ -39,19 +39,7 @@ CREATE TABLE "orders"."orders" (
 	CONSTRAINT "orders_status_check" CHECK ("orders"."orders"."status" IN ('PENDING', 'CONFIRMED', 'CANCELLED'))
 );
 --> statement-breakpoint
-CREATE TABLE "orders"."outbox" (
-	"id" uuid PRIMARY KEY NOT NULL,
-	"subject" text NOT NULL,
-	"payload" "bytea" NOT NULL,
-	"headers" jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"published_at" timestamp with time zone,
-	"attempts" integer DEFAULT 0 NOT NULL,
-	"last_error" text
-);
---> statement-breakpoint
 ALTER TABLE "orders"."order_items" ADD CONSTRAINT "order_items_order_id_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES "orders"."orders"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "orders"."order_timeline" ADD CONSTRAINT "order_timeline_order_id_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES "orders"."orders"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "order_timeline_order_idx" ON "orders"."order_timeline" USING btree ("order_id","at");--> statement-breakpoint
-CREATE INDEX "orders_customer_idx" ON "orders"."orders" USING btree ("customer_id","created_at");--> statement-breakpoint
-CREATE INDEX "outbox_unpublished_idx" ON "orders"."outbox" USING btree ("created_at") WHERE published_at IS NULL;
+CREATE INDEX "orders_customer_idx" ON "orders"."orders" USING btree ("customer_id","created_at");

@@ -1,20 +1,16 @@
-/** buildApp: the order service's servers, wired but not listening (main.ts listens). */
+/** buildApp: the order service's servers and subscriptions, wired but not listening (main.ts listens). */
 import * as grpc from "@grpc/grpc-js";
 import { addGrpcService, OrderService } from "@orderflow/contracts";
 import type { Logger } from "@orderflow/logging";
-import type { Subscription } from "@orderflow/messaging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
+import type { BootOptions, EventApp } from "@orderflow/runtime";
 import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { OrderConfig } from "./config.js";
 import { addHealthAndReflection, type GrpcHealth } from "./grpc-health-and-reflection.js";
 import { orderServiceHandlers } from "./grpc-server.js";
-import { onNotificationSent } from "./handlers/notification-sent.js";
-import { onPaymentFailed } from "./handlers/payment-failed.js";
-import { onPaymentSucceeded } from "./handlers/payment-succeeded.js";
-import { onStockRejected } from "./handlers/stock-rejected.js";
-import { onStockReserved } from "./handlers/stock-reserved.js";
 import type { OrderMetrics } from "./metrics.js";
+import { orderSubscriptions } from "./subscriptions.js";
 
 export interface OrderAppDeps {
   db: NodePgDatabase;
@@ -25,26 +21,37 @@ export interface OrderAppDeps {
   readinessChecks?: Record<string, () => Promise<unknown>>;
 }
 
-/** The events the order service consumes: the results that move an order on (order-saga.ts). */
-export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[] {
-  return [onStockReserved(faults), onStockRejected, onPaymentSucceeded, onPaymentFailed, onNotificationSent];
-}
+export const ORDER = {
+  service: "order",
+  schema: "orders",
+  migrations: new URL("../drizzle", import.meta.url),
+} satisfies BootOptions;
 
-export interface OrderApp {
+export interface OrderApp extends EventApp {
   grpcServer: grpc.Server;
   /** grpc.health.v1.Health: NOT_SERVING until main.ts says the service runs. */
   health: GrpcHealth;
-  opsServer: OpsServer;
+  ops: OpsServer;
 }
 
 export function buildApp(deps: OrderAppDeps): OrderApp {
   const grpcServer = new grpc.Server();
   addGrpcService(grpcServer, OrderService, orderServiceHandlers(deps));
   const health = addHealthAndReflection(grpcServer);
-  const opsServer = buildOpsServer({
+  const ops = buildOpsServer({
     logger: deps.logger,
     registry: deps.metrics.registry,
     readinessChecks: { postgres: () => deps.db.execute(sql`SELECT 1`), ...deps.readinessChecks },
   });
-  return { grpcServer, health, opsServer };
+  return {
+    grpcServer,
+    health,
+    ops,
+    subscriptions: orderSubscriptions(deps.config.faults),
+    // tryShutdown refuses new calls and lets in-flight ones finish.
+    stopIntake: [
+      ["gRPC health: NOT_SERVING", () => health.stop()],
+      ["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))],
+    ],
+  };
 }

@@ -1,17 +1,8 @@
 /** The only file of the order service that reads process.env. */
-import {
-  commonSettings,
-  messagingSettings,
-  parse,
-  readFaultSwitches,
-  readSettings,
-  serviceSettings,
-} from "@orderflow/config";
+import { eventServiceSettings, loadServiceConfig, parse } from "@orderflow/config";
 
 export const orderSettings = {
-  ...commonSettings,
-  ...messagingSettings,
-  ...serviceSettings(8081),
+  ...eventServiceSettings("order"),
   grpcPort: {
     env: "GRPC_PORT",
     description: "gRPC port of OrderService",
@@ -27,8 +18,6 @@ export const orderSettings = {
   },
 } as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return { ...readSettings(orderSettings, env), faults: readFaultSwitches("order", env) };
-}
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env) => loadServiceConfig("order", orderSettings, env);
 
 export type OrderConfig = ReturnType<typeof loadConfig>;

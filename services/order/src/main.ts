@@ -3,21 +3,17 @@
 import * as grpc from "@grpc/grpc-js";
 import { boot, runEventService } from "@orderflow/runtime";
 import { sql } from "drizzle-orm";
-import { buildApp, orderSubscriptions } from "./app.js";
+import { buildApp, ORDER } from "./app.js";
 import { loadConfig } from "./config.js";
-import { consumerFailures, inbox } from "./db/schema.js";
 import { createOrderMetrics } from "./metrics.js";
 
 const config = loadConfig();
-const booted = await boot(
-  { service: "order", schema: "orders", migrations: new URL("../drizzle", import.meta.url) },
-  config,
-);
+const booted = await boot(ORDER, config);
 const { db, logger, nc, registry, pool } = booted;
 const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
   waitingStatus: !config.faults.UNSAFE_ORDER_NO_WAITING_STATUS,
 });
-const { grpcServer, health, opsServer } = buildApp({
+const app = buildApp({
   db,
   logger,
   metrics,
@@ -26,22 +22,12 @@ const { grpcServer, health, opsServer } = buildApp({
 });
 
 const grpcPort = await new Promise<number>((resolve, reject) =>
-  grpcServer.bindAsync(`${config.grpcHost}:${config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-    err ? reject(err) : resolve(port),
+  app.grpcServer.bindAsync(
+    `${config.grpcHost}:${config.grpcPort}`,
+    grpc.ServerCredentials.createInsecure(),
+    (err, port) => (err ? reject(err) : resolve(port)),
   ),
 );
-await runEventService(booted, {
-  inbox,
-  failures: consumerFailures,
-  subscriptions: orderSubscriptions(config.faults),
-  config,
-  ops: opsServer,
-  // tryShutdown refuses new calls and lets in-flight ones finish.
-  stopIntake: [
-    ["gRPC health: NOT_SERVING", () => health.stop()],
-    ["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))],
-  ],
-  startInfo: { grpcPort, faults: config.faults },
-});
-health.set("SERVING");
-health.watchDependency(() => db.execute(sql`SELECT 1`));
+await runEventService(booted, { ...app, config, startInfo: { grpcPort, faults: config.faults } });
+app.health.set("SERVING");
+app.health.watchDependency(() => db.execute(sql`SELECT 1`));

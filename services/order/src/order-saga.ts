@@ -25,7 +25,7 @@ import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/co
 import { addToOutbox, type HandlerContext, PermanentError } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
-import { orderItems, orders, orderTimeline, outbox } from "./db/schema.js";
+import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
 
 type Tx = HandlerContext<DescMessage>["tx"];
 type OrderRow = typeof orders.$inferSelect;
@@ -123,7 +123,7 @@ async function decide(tx: Tx, order: OrderRow): Promise<void> {
     await step(tx, order.id, "payment_succeeded", order.paymentDetail ?? "");
     await update(tx, order, { status: "CONFIRMED", waitingOn: null, waitingSince: null });
     await step(tx, order.id, "confirmed");
-    await addToOutbox(tx, outbox, EVENTS.orderConfirmed, {
+    await addToOutbox(tx, messaging.outbox, EVENTS.orderConfirmed, {
       orderId: order.id,
       customerId: order.customerId,
       totalCents: BigInt(order.paymentAmountCents ?? 0),
@@ -152,7 +152,7 @@ export async function recordNotified(tx: Tx, orderId: string, kind: string): Pro
 async function cancel(tx: Tx, order: OrderRow, reason: string, stockWasReserved: boolean) {
   await update(tx, order, { status: "CANCELLED", cancelReason: reason, waitingOn: null, waitingSince: null });
   await step(tx, order.id, "cancelled", reason);
-  await addToOutbox(tx, outbox, EVENTS.orderCancelled, {
+  await addToOutbox(tx, messaging.outbox, EVENTS.orderCancelled, {
     orderId: order.id,
     customerId: order.customerId,
     reason,

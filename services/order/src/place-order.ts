@@ -9,7 +9,7 @@ import { DEFAULT_PAYMENT_TOKEN, EVENTS, ORDER_LIMITS } from "@orderflow/contract
 import { transaction } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
-import { orderItems, orders, orderTimeline, outbox } from "./db/schema.js";
+import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
 import { IdempotencyConflictError, InvalidArgumentError } from "./errors.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency-key.js";
 
@@ -61,7 +61,7 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       .insert(orderItems)
       .values(request.items.map((item, lineNo) => ({ orderId, lineNo, sku: item.sku, quantity: item.quantity })));
     await tx.insert(orderTimeline).values({ orderId, step: "placed", at: now });
-    await addToOutbox(tx, outbox, EVENTS.orderPlaced, {
+    await addToOutbox(tx, messaging.outbox, EVENTS.orderPlaced, {
       orderId,
       customerId: request.customerId,
       items: request.items,

@@ -25,10 +25,10 @@ describe("placeOrder (against Postgres)", () => {
     const result = await placeOrder({ db: t.db }, request());
     assert.equal(result.replayed, false);
     const id = `'${result.orderId}'`;
-    assert.equal(await t.count("orders", `id = ${id} AND status = 'PENDING' AND waiting_on = 'stock'`), 1);
-    assert.equal(await t.count("order_items", `order_id = ${id}`), 2);
-    assert.equal(await t.count("order_timeline", `order_id = ${id} AND step = 'placed'`), 1);
-    assert.equal(await t.count("idempotency_keys", `order_id = ${id}`), 1);
+    assert.equal(await t.count("orders.orders", `id = ${id} AND status = 'PENDING' AND waiting_on = 'stock'`), 1);
+    assert.equal(await t.count("orders.order_items", `order_id = ${id}`), 2);
+    assert.equal(await t.count("orders.order_timeline", `order_id = ${id} AND step = 'placed'`), 1);
+    assert.equal(await t.count("orders.idempotency_keys", `order_id = ${id}`), 1);
     const { rows } = await t.pool.query("SELECT subject, headers FROM orders.outbox WHERE published_at IS NULL");
     assert.ok(
       rows.some(
@@ -40,11 +40,11 @@ describe("placeOrder (against Postgres)", () => {
   it("when the same key comes again with the same request, then the first order is returned and nothing new is written", async () => {
     const req = request();
     const first = await placeOrder({ db: t.db }, req);
-    const before = await t.count("outbox");
+    const before = await t.count("orders.outbox");
     const again = await placeOrder({ db: t.db }, { ...req });
     assert.deepEqual(again, { orderId: first.orderId, replayed: true });
-    assert.equal(await t.count("orders", `customer_id = '${req.customerId}' AND id = '${first.orderId}'`), 1);
-    assert.equal(await t.count("outbox"), before);
+    assert.equal(await t.count("orders.orders", `customer_id = '${req.customerId}' AND id = '${first.orderId}'`), 1);
+    assert.equal(await t.count("orders.outbox"), before);
   });
 
   it("when the same key comes with a different request, then it is refused and nothing is written", async () => {
@@ -55,7 +55,7 @@ describe("placeOrder (against Postgres)", () => {
       (err: Error) =>
         err instanceof IdempotencyConflictError && /already used with a different request/.test(err.message),
     );
-    assert.equal(await t.count("orders", "customer_id = 'cust-conflict'"), 1);
+    assert.equal(await t.count("orders.orders", "customer_id = 'cust-conflict'"), 1);
   });
 
   it("when 20 calls with one key race, then exactly one order exists and every call names it", async () => {
@@ -63,8 +63,11 @@ describe("placeOrder (against Postgres)", () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => placeOrder({ db: t.db }, { ...req })));
     assert.equal(new Set(results.map((r) => r.orderId)).size, 1);
     assert.equal(results.filter((r) => !r.replayed).length, 1);
-    assert.equal(await t.count("orders", "customer_id = 'cust-race'"), 1);
-    assert.equal((await t.count("outbox", `headers->>'eventType' IS NOT NULL AND payload IS NOT NULL`)) > 0, true);
+    assert.equal(await t.count("orders.orders", "customer_id = 'cust-race'"), 1);
+    assert.equal(
+      (await t.count("orders.outbox", `headers->>'eventType' IS NOT NULL AND payload IS NOT NULL`)) > 0,
+      true,
+    );
   });
 
   it("when the idempotency safeguard is off (unsafe toggle), then the same key places a second order", async () => {
@@ -72,7 +75,7 @@ describe("placeOrder (against Postgres)", () => {
     const a = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
     const b = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
     assert.notEqual(a.orderId, b.orderId);
-    assert.equal(await t.count("orders", "customer_id = 'cust-unsafe'"), 2);
+    assert.equal(await t.count("orders.orders", "customer_id = 'cust-unsafe'"), 2);
   });
 
   it("when a write in the transaction fails, then nothing of the order remains (no order without its event)", async () => {
@@ -82,8 +85,8 @@ describe("placeOrder (against Postgres)", () => {
     } finally {
       await t.pool.query("ALTER TABLE orders.outbox_away RENAME TO outbox");
     }
-    assert.equal(await t.count("orders", "customer_id = 'cust-atomic'"), 0);
-    assert.equal(await t.count("idempotency_keys", "order_id NOT IN (SELECT id FROM orders.orders)"), 0);
+    assert.equal(await t.count("orders.orders", "customer_id = 'cust-atomic'"), 0);
+    assert.equal(await t.count("orders.idempotency_keys", "order_id NOT IN (SELECT id FROM orders.orders)"), 0);
   });
 });
 

@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { EVENTS, type StockReserved, type StockReservedSchema } from "@orderflow/contracts";
 import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
-import { charges, outbox } from "./db/schema.js";
+import { charges, messaging } from "./db/schema.js";
 import type { PaymentProvider } from "./payment-provider.js";
 
 type Tx = HandlerContext<typeof StockReservedSchema>["tx"];
@@ -48,12 +48,12 @@ export async function chargePayment(
     .returning({ id: charges.id });
   if (inserted.length === 0) return; // already charged: its event is already in the outbox
   if (result.outcome === "succeeded") {
-    await addToOutbox(tx, outbox, EVENTS.paymentSucceeded, {
+    await addToOutbox(tx, messaging.outbox, EVENTS.paymentSucceeded, {
       orderId: event.orderId,
       paymentId: id,
       amountCents: BigInt(amountCents),
     });
   } else {
-    await addToOutbox(tx, outbox, EVENTS.paymentFailed, { orderId: event.orderId, reason: result.reason });
+    await addToOutbox(tx, messaging.outbox, EVENTS.paymentFailed, { orderId: event.orderId, reason: result.reason });
   }
 }

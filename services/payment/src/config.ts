@@ -1,12 +1,8 @@
 /** The only file of the payment service that reads process.env. */
-import { commonSettings, messagingSettings, readFaultSwitches, readSettings, serviceSettings } from "@orderflow/config";
+import { eventServiceSettings, loadServiceConfig } from "@orderflow/config";
 
-export const paymentSettings = {
-  ...commonSettings,
-  ...messagingSettings,
-  ...serviceSettings(8083),
-} as const;
+export const paymentSettings = eventServiceSettings("payment");
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  return { ...readSettings(paymentSettings, env), faults: readFaultSwitches("payment", env) };
-}
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env) => loadServiceConfig("payment", paymentSettings, env);
+
+export type PaymentConfig = ReturnType<typeof loadConfig>;

@@ -1,35 +1,24 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { StockReservedSchema } from "@orderflow/contracts";
-import { createPool, migrateSchema, transaction } from "@orderflow/db";
-import { createTestDatabase } from "@orderflow/testing";
-import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { transaction } from "@orderflow/db";
+import { migrateServiceSchema } from "@orderflow/messaging";
+import { type ComponentDatabase, componentDatabase } from "@orderflow/testing";
+import { PAYMENT } from "../src/app.js";
 import { chargePayment } from "../src/charge-payment.js";
 import { type PaymentProvider, simulatedProvider } from "../src/payment-provider.js";
 
 /** Charging against the real Postgres, with the simulated provider (a fake of something outside the system). */
 describe("chargePayment (against Postgres)", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pool: ReturnType<typeof createPool>;
-  let db: NodePgDatabase;
-  const q = async (sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows;
+  let t: ComponentDatabase;
+  const q = (sql: string, params: unknown[] = []) => t.rows(sql, params);
 
   before(async () => {
-    database = await createTestDatabase();
-    pool = createPool({ url: database.url, applicationName: "payment-test" });
-    await migrateSchema(pool, {
-      schema: "payments",
-      migrationsFolder: fileURLToPath(new URL("../drizzle", import.meta.url)),
-    });
-    db = drizzle(pool);
+    t = await componentDatabase("payment", (pool) => migrateServiceSchema(pool, PAYMENT));
   });
-  after(async () => {
-    await pool?.end();
-    await database?.drop();
-  });
+  after(() => t?.close());
 
   const reserved = (paymentToken: string) =>
     create(StockReservedSchema, { orderId: randomUUID(), customerId: "c-1", paymentToken, totalCents: 12_345n });
@@ -47,8 +36,8 @@ describe("chargePayment (against Postgres)", () => {
 
   it("when the same order is charged twice, then there is one charge and one event", async () => {
     const event = reserved("tok_visa");
-    await transaction(db, (tx) => chargePayment(tx, event, provider));
-    await transaction(db, (tx) => chargePayment(tx, event, provider));
+    await transaction(t.db, (tx) => chargePayment(tx, event, provider));
+    await transaction(t.db, (tx) => chargePayment(tx, event, provider));
     const charges = await q("SELECT status, amount_cents FROM payments.charges WHERE order_id = $1", [event.orderId]);
     assert.deepEqual(charges, [{ status: "succeeded", amount_cents: "12345" }]); // bigint comes back as text
     assert.deepEqual(await outbox(event.orderId), ["payments.payment.succeeded"]);
@@ -58,7 +47,7 @@ describe("chargePayment (against Postgres)", () => {
 
   it("when the card is declined, then a declined charge is recorded and payment failed is announced", async () => {
     const event = reserved("tok_declined");
-    await transaction(db, (tx) => chargePayment(tx, event, provider));
+    await transaction(t.db, (tx) => chargePayment(tx, event, provider));
     const charges = await q("SELECT status, decline_reason FROM payments.charges WHERE order_id = $1", [event.orderId]);
     assert.deepEqual(charges, [{ status: "declined", decline_reason: "card declined" }]);
     assert.deepEqual(await outbox(event.orderId), ["payments.payment.failed"]);

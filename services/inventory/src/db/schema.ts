@@ -1,5 +1,5 @@
 /** The inventory service's tables, in its own `inventory` schema. */
-import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
+import { messagingTables } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { bigint, check, integer, pgSchema, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
@@ -40,6 +40,5 @@ export const reservations = inventorySchema.table(
   (t) => [primaryKey({ columns: [t.orderId, t.sku] }), check("reservations_quantity_positive", sql`${t.quantity} > 0`)],
 );
 
-export const inbox = inboxTable(inventorySchema);
-export const consumerFailures = consumerFailuresTable(inventorySchema);
-export const outbox = outboxTable(inventorySchema);
+/** The outbox, inbox and failure counts (created by the messaging package's migrations). */
+export const messaging = messagingTables(inventorySchema);

@@ -1,5 +1,5 @@
 /** The notification service's tables, in its own `notifications` schema. */
-import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
+import { messagingTables } from "@orderflow/messaging";
 import { pgSchema, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 
 export const notificationsSchema = pgSchema("notifications");
@@ -19,6 +19,5 @@ export const notifications = notificationsSchema.table(
   (t) => [unique("notifications_one_per_order_and_kind").on(t.orderId, t.kind)],
 );
 
-export const inbox = inboxTable(notificationsSchema);
-export const consumerFailures = consumerFailuresTable(notificationsSchema);
-export const outbox = outboxTable(notificationsSchema);
+/** The outbox, inbox and failure counts (created by the messaging package's migrations). */
+export const messaging = messagingTables(notificationsSchema);

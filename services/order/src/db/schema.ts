@@ -2,7 +2,7 @@
  * The order service's tables, all in its own `orders` schema. No other service
  * reads them: others learn about orders from events.
  */
-import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
+import { messagingTables } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -96,6 +96,5 @@ export const idempotencyKeys = ordersSchema.table("idempotency_keys", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const outbox = outboxTable(ordersSchema);
-export const inbox = inboxTable(ordersSchema);
-export const consumerFailures = consumerFailuresTable(ordersSchema);
+/** The outbox, inbox and failure counts (created by the messaging package's migrations). */
+export const messaging = messagingTables(ordersSchema);

@@ -1,5 +1,5 @@
 /** The payment service's tables, in its own `payments` schema. */
-import { consumerFailuresTable, inboxTable, outboxTable } from "@orderflow/messaging";
+import { messagingTables } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { bigint, check, pgSchema, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 
@@ -26,6 +26,5 @@ export const charges = paymentsSchema.table(
   ],
 );
 
-export const inbox = inboxTable(paymentsSchema);
-export const consumerFailures = consumerFailuresTable(paymentsSchema);
-export const outbox = outboxTable(paymentsSchema);
+/** The outbox, inbox and failure counts (created by the messaging package's migrations). */
+export const messaging = messagingTables(paymentsSchema);

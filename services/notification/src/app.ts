@@ -1,0 +1,14 @@
+/** buildApp: what the notification service consumes, wired but not running (main.ts runs it). */
+import type { BootOptions, EventApp } from "@orderflow/runtime";
+import type { NotificationSender } from "./notification-sender.js";
+import { notificationSubscriptions } from "./subscriptions.js";
+
+export const NOTIFICATION = {
+  service: "notification",
+  schema: "notifications",
+  migrations: new URL("../drizzle", import.meta.url),
+} satisfies BootOptions;
+
+export function buildApp({ sender }: { sender: NotificationSender }): EventApp {
+  return { subscriptions: notificationSubscriptions(sender) };
+}

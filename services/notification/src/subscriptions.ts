@@ -1,0 +1,33 @@
+/** What the notification service consumes: an order's outcome, which it tells the customer of. */
+import { EVENTS, OrderCancelledSchema, OrderConfirmedSchema } from "@orderflow/contracts";
+import { type Subscription, subscribe } from "@orderflow/messaging";
+import type { NotificationSender } from "./notification-sender.js";
+import { sendNotification } from "./send-notification.js";
+
+const NEVER_TWICE = {
+  replayable: false,
+  why: "it sends the customer a message: a notification must never be sent twice",
+} as const;
+
+export function notificationSubscriptions(sender: NotificationSender): Subscription[] {
+  return [
+    subscribe({
+      durable: "notification-order-confirmed",
+      subject: EVENTS.orderConfirmed.subject,
+      schema: OrderConfirmedSchema,
+      handler: ({ tx, event }) => {
+        const detail = `total ${(Number(event.totalCents) / 100).toFixed(2)}`;
+        return sendNotification(tx, { ...event, kind: "order_confirmed", detail }, sender);
+      },
+      replay: NEVER_TWICE,
+    }),
+    subscribe({
+      durable: "notification-order-cancelled",
+      subject: EVENTS.orderCancelled.subject,
+      schema: OrderCancelledSchema,
+      handler: ({ tx, event }) =>
+        sendNotification(tx, { ...event, kind: "order_cancelled", detail: event.reason }, sender),
+      replay: NEVER_TWICE,
+    }),
+  ];
+}

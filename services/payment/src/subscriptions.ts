@@ -1,0 +1,20 @@
+/** What the payment service consumes: reserved stock, which it charges for. */
+import { EVENTS, StockReservedSchema } from "@orderflow/contracts";
+import { type Subscription, subscribe } from "@orderflow/messaging";
+import { type ChargeOptions, chargePayment } from "./charge-payment.js";
+import type { PaymentProvider } from "./payment-provider.js";
+
+export function paymentSubscriptions(provider: PaymentProvider, options: ChargeOptions = {}): Subscription[] {
+  return [
+    subscribe({
+      durable: "payment-stock-reserved",
+      subject: EVENTS.stockReserved.subject,
+      schema: StockReservedSchema,
+      handler: ({ tx, event }) => chargePayment(tx, event, provider, options),
+      replay: {
+        replayable: false,
+        why: "it charges the customer's card: a charge must never happen twice (a wrong charge is corrected by a refund, not a replay)",
+      },
+    }),
+  ];
+}
