@@ -3,12 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { listDeadLetters } from "@orderflow/messaging";
-import { connectNats } from "@orderflow/process";
-import { NATS_USERS, REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
+import { REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";
 import { postOrder } from "./support/api.js";
+import { asOperator } from "./support/operator.js";
 import { type PrometheusHandle, startPrometheus } from "./support/prometheus.js";
 
 /**
@@ -70,16 +69,9 @@ describe("alerts", () => {
       restartWith(system, "order", { FAULT_ORDER_SLOW_ACK_MS: "2500", FAULT_ORDER_SLOW_ACK_COUNT: "2" }),
     ]);
     const faultAt = Date.now();
-    const nc = await connectNats({
-      url: system.nats.url,
-      name: "alerts-test",
-      user: NATS_USERS.operator.user,
-      pass: NATS_USERS.operator.password,
-    });
-    await jetstream(nc).publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), {
-      msgID: "alerts-poison-1",
-    });
-    await nc.close();
+    await asOperator(system.nats.url, ({ js }) =>
+      js.publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), { msgID: "alerts-poison-1" }),
+    );
 
     const expected: Record<string, { hasFor: boolean }> = {
       DeadLetters: { hasFor: false },
@@ -123,17 +115,7 @@ describe("alerts", () => {
     assert.equal(deadLetters?.labels.consumer, "inventory-order-placed", "the first dead letter of the consumer fired");
     // Over two minutes and several AckWaits later, the poison message is still one dead letter:
     // terminated for good, not redelivered and dead-lettered again.
-    const operator = await connectNats({
-      url: system.nats.url,
-      name: "alerts-test",
-      user: NATS_USERS.operator.user,
-      pass: NATS_USERS.operator.password,
-    });
-    try {
-      assert.equal((await listDeadLetters(await jetstreamManager(operator))).length, 1);
-    } finally {
-      await operator.close();
-    }
+    assert.equal((await asOperator(system.nats.url, ({ jsm }) => listDeadLetters(jsm))).length, 1);
   });
 
   it("when every panel of the dashboard is queried, then each returns data", async () => {

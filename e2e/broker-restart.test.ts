@@ -6,17 +6,13 @@
  *
  *   pnpm e2e broker-restart
  */
-import { after, before, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce, placeOrders } from "./support/orders.js";
+import { systemForSuite } from "./support/system.js";
 
 describe("broker-restart", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when nats-server stops mid-flow and starts again, then every accepted order completes exactly once", async (t) => {
     const before = await placeOrders(system, "cust-broker", 5);

@@ -17,11 +17,10 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
+import { type System, startSystem, waitFor } from "@orderflow/testing";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { sample, scrape } from "./support/metrics.js";
+import { asOperator } from "./support/operator.js";
 import { assertCompletedOnce } from "./support/orders.js";
 
 const SLOW_MS = 3000;
@@ -43,19 +42,8 @@ async function placeWhileSlow(system: System, count: number): Promise<string[]> 
   return ids;
 }
 
-async function paymentConsumerInfo(system: System) {
-  const nc = await connectNats({
-    url: system.nats.url,
-    name: "dark-failure-test",
-    user: NATS_USERS.operator.user,
-    pass: NATS_USERS.operator.password,
-  });
-  try {
-    return await (await jetstreamManager(nc)).consumers.info("INVENTORY", PAYMENT.consumer);
-  } finally {
-    await nc.close();
-  }
-}
+const paymentConsumerInfo = (system: System) =>
+  asOperator(system.nats.url, ({ jsm }) => jsm.consumers.info("INVENTORY", PAYMENT.consumer));
 
 describe("dark-failure", () => {
   let system: System | undefined;

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import { SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
+import { SERVICE_NAMES } from "@orderflow/testing";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
+import { systemForSuite } from "./support/system.js";
 
 /**
  * The database is away: an outage to ride out, not a crash and not bad input.
@@ -11,11 +12,7 @@ import { notified, postOrder, waitForOrder } from "./support/api.js";
  * once, and no service has died (each rode the restart out by itself).
  */
 describe("database-outage", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: [...SERVICE_NAMES], postgres: "private", supervise: true });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite({ postgres: "private", supervise: true });
 
   it("when Postgres is down, then POST answers 503 with Retry-After, and the same key succeeds once it is back", async () => {
     const body = { customerId: "c-outage", items: [{ sku: "CB-001", quantity: 1 }] };

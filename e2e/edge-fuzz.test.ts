@@ -10,9 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { after, before, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
 import { postOrder } from "./support/api.js";
+import { systemForSuite } from "./support/system.js";
 
 const REQUESTS = 3000;
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -177,11 +177,7 @@ function send(port: number, req: RawRequest): Promise<number> {
 }
 
 describe("edge-fuzz", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite({ services: ["order", "inventory", "gateway"] });
 
   it(`when ${REQUESTS} malformed or hostile requests arrive, then every answer is a 4xx and the gateway keeps serving`, async (t) => {
     const port = Number(system.service("gateway").env.PORT);

@@ -8,10 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import { SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
+import { SERVICE_NAMES } from "@orderflow/testing";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce } from "./support/orders.js";
+import { systemForSuite } from "./support/system.js";
 
 /** A client placing orders in a loop; it retries network errors, 503 and 504 with the same key. */
 function loadGenerator(gatewayUrl: string) {
@@ -57,11 +58,7 @@ function loadGenerator(gatewayUrl: string) {
 }
 
 describe("graceful-shutdown", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: [...SERVICE_NAMES] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when each service is restarted with SIGTERM under load, then nothing is lost or duplicated", async (t) => {
     const load = loadGenerator(system.gatewayUrl);

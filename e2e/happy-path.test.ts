@@ -5,11 +5,11 @@
  *   pnpm e2e happy-path
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { createGrpcClient, OrderService, OrderStatus } from "@orderflow/contracts";
-import { type System, startSystem } from "@orderflow/testing";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
+import { systemForSuite } from "./support/system.js";
 
 /** Follows the order through the server-streaming WatchOrder RPC until the stream ends. */
 async function watchStatuses(address: string, orderId: string): Promise<string[]> {
@@ -26,11 +26,7 @@ async function watchStatuses(address: string, orderId: string): Promise<string[]
 }
 
 describe("happy-path", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when an order is placed, then it is confirmed and notified, with each effect exactly once", async () => {
     const before = { kb: await getStock(system.gatewayUrl, "KB-001"), ms: await getStock(system.gatewayUrl, "MS-001") };

@@ -8,12 +8,13 @@
  *   pnpm e2e least-privilege
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type PG_ROLES, type System, startSystem, urlAsRole } from "@orderflow/testing";
+import { NATS_USERS, type PG_ROLES, urlAsRole } from "@orderflow/testing";
 import pg from "pg";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
+import { systemForSuite } from "./support/system.js";
 
 const as = (system: System, user: keyof typeof NATS_USERS) =>
   connectNats({ url: system.nats.url, name: `least-privilege-${user}`, user, pass: NATS_USERS[user].password });
@@ -29,11 +30,7 @@ async function queryAs(system: System, service: keyof typeof PG_ROLES, sql: stri
 }
 
 describe("least-privilege", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when every service runs as its own user and role, then an order still completes", async () => {
     const res = await postOrder(system.gatewayUrl, { customerId: "cust-lp", items: [{ sku: "KB-001", quantity: 1 }] });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type System } from "@orderflow/testing";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { System } from "@orderflow/testing";
 import type pg from "pg";
 import type { Fault, FaultLogEntry } from "./support/chaos/fault-schedule.js";
 import { formatReport, runChaos } from "./support/chaos/run-chaos.js";
+import { asOperator } from "./support/operator.js";
 
 /**
  * Orders through a three-node JetStream cluster with R3 streams. Under load:
@@ -16,19 +16,8 @@ import { formatReport, runChaos } from "./support/chaos/run-chaos.js";
  * chaos invariants), and the scenario prints how long publishing (outbox rows
  * acknowledged by JetStream) and consuming (inbox records) stalled at each fault.
  */
-async function withJsm<T>(system: System, fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>) {
-  const nc = await connectNats({
-    url: system.nats.url,
-    name: "nats-cluster-test",
-    user: NATS_USERS.operator.user,
-    pass: NATS_USERS.operator.password,
-  });
-  try {
-    return await fn(await jetstreamManager(nc));
-  } finally {
-    await nc.close();
-  }
-}
+const withJsm = <T>(system: System, fn: (jsm: JetStreamManager) => Promise<T>) =>
+  asOperator(system.nats.url, ({ jsm }) => fn(jsm));
 
 const cluster = (system: System) => {
   if (!system.natsCluster) throw new Error("this scenario needs natsCluster");

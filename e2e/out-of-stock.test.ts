@@ -5,17 +5,13 @@
  *   pnpm e2e out-of-stock
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
+import { systemForSuite } from "./support/system.js";
 
 describe("out-of-stock", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when an order asks for more than the stock, then it is cancelled (out of stock), uncharged, and stock is unchanged", async () => {
     const lampBefore = await getStock(system.gatewayUrl, "LT-001");

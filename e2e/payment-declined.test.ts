@@ -4,17 +4,14 @@
  *   pnpm e2e payment-declined
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type System, startSystem, waitFor } from "@orderflow/testing";
+import { describe, it } from "node:test";
+import { waitFor } from "@orderflow/testing";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
+import { systemForSuite } from "./support/system.js";
 
 describe("payment-declined", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when the card is declined, then the order is cancelled (payment declined) and the reservation is released", async () => {
     const before = await getStock(system.gatewayUrl, "MN-001");

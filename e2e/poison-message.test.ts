@@ -9,35 +9,25 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import { jetstream } from "@nats-io/jetstream";
-import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type System, startSystem, waitFor } from "@orderflow/testing";
+import { describe, it } from "node:test";
+import { waitFor } from "@orderflow/testing";
 import { getStock, notified, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { dlq, listDeadLetters } from "./support/dlq.js";
+import { asOperator } from "./support/operator.js";
+import { systemForSuite } from "./support/system.js";
 
 describe("poison-message", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({
-      services: ["order", "inventory", "payment", "notification", "gateway"],
-      env: { inventory: { FAULT_INVENTORY_FAIL_SKU: "CB-001", CONSUMER_MAX_DELIVER: "3" } },
-    });
+  const system = systemForSuite({
+    env: { inventory: { FAULT_INVENTORY_FAIL_SKU: "CB-001", CONSUMER_MAX_DELIVER: "3" } },
   });
-  after(async () => system?.stop());
 
   it("when poison messages arrive, then they are dead-lettered after bounded attempts, the others flow, and a redrive after the fix processes one once", async (t) => {
     // 1. A malformed event, published straight to the stream.
-    const nc = await connectNats({
-      url: system.nats.url,
-      name: "poison-test",
-      user: NATS_USERS.operator.user,
-      pass: NATS_USERS.operator.password,
-    });
     const garbageId = randomUUID();
-    await jetstream(nc).publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), { msgID: garbageId });
-    await nc.close();
+    await asOperator(system.nats.url, ({ js }) =>
+      js.publish("orders.order.placed", new Uint8Array([0x0a, 0xff, 0xff, 0xff]), { msgID: garbageId }),
+    );
 
     // 2. An order the buggy handler fails on, among healthy ones.
     const cableBefore = await getStock(system.gatewayUrl, "CB-001");

@@ -5,10 +5,10 @@
  *   pnpm e2e relay-replicas
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { describe, it } from "node:test";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce, placeOrders } from "./support/orders.js";
+import { systemForSuite } from "./support/system.js";
 
 async function published(system: System, replica: number): Promise<number> {
   const port = system.replica("order", replica).env.HTTP_PORT;
@@ -17,15 +17,10 @@ async function published(system: System, replica: number): Promise<number> {
 }
 
 describe("relay-replicas", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({
-      services: ["order", "inventory", "payment", "notification", "gateway"],
-      replicas: { order: 2 },
-      env: { order: { OUTBOX_BATCH_SIZE: "2" } },
-    });
+  const system = systemForSuite({
+    replicas: { order: 2 },
+    env: { order: { OUTBOX_BATCH_SIZE: "2" } },
   });
-  after(async () => system?.stop());
 
   it("when two replicas relay the same outbox, then each event is published once and handled once", async (t) => {
     const orders = (await Promise.all([1, 2, 3, 4].map(() => placeOrders(system, "cust-replicas", 10)))).flat();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { baseEnv, NATS_USERS, REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { sample, scrape } from "./support/metrics.js";
+import { runCommand } from "./support/operator.js";
+import { systemForSuite } from "./support/system.js";
 
 /**
  * Replay after a bug fix. The order service records unit prices ten times too
@@ -21,30 +21,9 @@ import { sample, scrape } from "./support/metrics.js";
 const PRICES: Record<string, number> = { "KB-001": 8900, "CB-001": 900 };
 
 describe("replay", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: [...SERVICE_NAMES] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
-  function replay(...args: string[]) {
-    const result = spawnSync(
-      process.execPath,
-      ["--conditions=development", "--import", "tsx", "scripts/replay.ts", ...args],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...baseEnv(),
-          NATS_URL: system.nats.url,
-          NATS_USER: NATS_USERS.operator.user,
-          NATS_PASSWORD: NATS_USERS.operator.password,
-        },
-        encoding: "utf8",
-        timeout: 120_000,
-      },
-    );
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
+  const replay = (...args: string[]) => runCommand("replay", system.nats.url, args, 120_000);
   const json = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, number | boolean>;
 
   async function placeConfirmed(prefix: string, count: number): Promise<string[]> {

@@ -7,18 +7,15 @@
  *   pnpm e2e trace-continuity
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type ReceivedSpan, type System, startSystem, waitFor } from "@orderflow/testing";
+import { describe, it } from "node:test";
+import { type ReceivedSpan, waitFor } from "@orderflow/testing";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
+import { systemForSuite } from "./support/system.js";
 
 const SERVICES = ["gateway", "order", "inventory", "payment", "notification"] as const;
 
 describe("trace-continuity", () => {
-  let system: System;
-  before(async () => {
-    system = await startSystem({ services: ["order", "inventory", "payment", "notification", "gateway"] });
-  });
-  after(async () => system?.stop());
+  const system = systemForSuite();
 
   it("when one order is placed, then the spans of all five services share one trace with unbroken parent links", async (t) => {
     const res = await fetch(`${system.gatewayUrl}/api/v1/orders`, {

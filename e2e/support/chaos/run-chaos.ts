@@ -5,11 +5,10 @@
  * `pnpm e2e chaos` (small, with its negative control) and `pnpm chaos`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { listDeadLetters } from "@orderflow/messaging";
-import { connectNats } from "@orderflow/process";
-import { NATS_USERS, SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/testing";
+import { SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/testing";
 import pg from "pg";
+import { asOperator } from "../operator.js";
 import { checkInvariants, type InvariantCounts, type StockSnapshot, violations } from "./check-invariants.js";
 import { type Fault, type FaultLogEntry, runFaultSchedule } from "./fault-schedule.js";
 import { type ClientResult, makeOrder, placeUntilAnswered } from "./well-behaved-client.js";
@@ -163,14 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const drainSeconds = (Date.now() - drainStarted) / 1000;
     log(`${stamp()} drained in ${drainSeconds.toFixed(1)} s`);
 
-    const nc = await connectNats({
-      url: system.nats.url,
-      name: "chaos-checker",
-      user: NATS_USERS.operator.user,
-      pass: NATS_USERS.operator.password,
-    });
-    const deadLetters = (await listDeadLetters(await jetstreamManager(nc))).length;
-    await nc.close();
+    const deadLetters = (await asOperator(system.nats.url, ({ jsm }) => listDeadLetters(jsm))).length;
     const exits = processes.flatMap((p) => p.exits);
     const extra = (await options.afterDrain?.(system, db, faultLog)) ?? {};
     const counts = await checkInvariants(db, {

@@ -6,8 +6,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { type PostgresServerHandle, startPostgresServer, waitFor } from "@orderflow/testing";
 import { sql } from "drizzle-orm";
-import { type ConsumerSpec, listDeadLetters, type Outcome, provisionConsumer, runConsumer } from "../src/index.js";
-import { failures, inbox, type MessagingFixture, messagingFixture } from "./fixture.js";
+import { listDeadLetters, type Outcome } from "../src/index.js";
+import { type MessagingFixture, messagingFixture } from "./fixture.js";
 
 /**
  * Postgres restarted (an immediate stop: every connection aborted, like a
@@ -29,39 +29,26 @@ describe("consumer runner through a Postgres restart", () => {
   });
 
   it("when Postgres restarts with messages in flight, then none is dead-lettered and each is handled once", async () => {
-    const spec: ConsumerSpec = {
-      durable: "t-outage",
-      subject: EVENTS.orderPlaced.subject,
-      ackWaitMs: 2000,
-      // Three failures with 100 ms between them: without the outage rule, a
-      // restart of a few seconds would dead-letter every message in flight.
-      maxDeliver: 3,
-      maxAckPending: 20,
-    };
-    await provisionConsumer(f.jsm, spec);
     const outcomes: Outcome[] = [];
-    const consumer = await runConsumer({
-      js: f.js,
-      db: f.db,
-      inbox,
-      failures,
-      spec,
-      schema: OrderPlacedSchema,
-      logger: f.logger,
-      concurrency: 4,
-      retryDelayMs: () => 100,
-      outageRetryDelayMs: 300,
-      observer: { onDelivery: (d) => outcomes.push(d.outcome) },
-      handler: async ({ tx, event }) => {
-        await tx.execute(sql`SELECT pg_sleep(0.02)`);
-        await tx.execute(sql`INSERT INTO msgtest.effects (order_id, note) VALUES (${event.orderId}, 'done')`);
+    // Three failures with 100 ms between them: without the outage rule, a
+    // restart of a few seconds would dead-letter every message in flight.
+    const consumer = await f.consume(
+      { durable: "t-outage", ackWaitMs: 2000, maxDeliver: 3, maxAckPending: 20 },
+      {
+        concurrency: 4,
+        outageRetryDelayMs: 300,
+        observer: { onDelivery: (d) => outcomes.push(d.outcome) },
+        handler: async ({ tx, event }) => {
+          await tx.execute(sql`SELECT pg_sleep(0.02)`);
+          await tx.execute(sql`INSERT INTO msgtest.effects (order_id, note) VALUES (${event.orderId}, 'done')`);
+        },
       },
-    });
+    );
     const total = 60;
     try {
       for (let i = 0; i < total; i++) {
         const data = toBinary(OrderPlacedSchema, create(OrderPlacedSchema, { orderId: `outage-${i}` }));
-        await f.js.publish(spec.subject, data, { msgID: randomUUID() });
+        await f.js.publish(EVENTS.orderPlaced.subject, data, { msgID: randomUUID() });
       }
       await waitFor("the first messages to be handled", () => outcomes.filter((o) => o === "handled").length >= 5, {
         timeoutMs: 60_000,

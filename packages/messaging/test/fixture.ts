@@ -1,13 +1,22 @@
 /** A real nats-server and a real Postgres schema with the messaging tables (their own migrations) and an effects table. */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { createPool } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
 import { createTestDatabase, startNatsServer } from "@orderflow/testing";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { pgSchema } from "drizzle-orm/pg-core";
-import { messagingTables, migrateMessagingTables, provisionStreams } from "../src/index.js";
+import {
+  type ConsumerSpec,
+  messagingTables,
+  migrateMessagingTables,
+  provisionConsumer,
+  provisionStreams,
+  type RunConsumerOptions,
+  runConsumer,
+} from "../src/index.js";
 
 export const testSchema = pgSchema("msgtest");
 export const { outbox, inbox, failures } = messagingTables(testSchema);
@@ -22,14 +31,46 @@ export async function messagingFixture(serverUrl?: string) {
   const nc: NatsConnection = await connectNats({ url: nats.url, name: "messaging-test" });
   const jsm = await jetstreamManager(nc);
   await provisionStreams(jsm);
+  const db = drizzle(pool);
+  const js = jetstream(nc);
+  const logger = createLogger({ service: "messaging-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
   return {
     nats,
     pool,
-    db: drizzle(pool),
+    db,
     nc,
-    js: jetstream(nc),
+    js,
     jsm,
-    logger: createLogger({ service: "messaging-test", level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    logger,
+    /**
+     * Provisions a durable consumer on orders.order.placed (ack wait 1 s, 3
+     * deliveries, 10 pending unless `spec` says) and runs it on the fixture's tables.
+     */
+    async consume(
+      spec: Partial<ConsumerSpec> & { durable: string },
+      options: Partial<RunConsumerOptions<typeof OrderPlacedSchema>> &
+        Pick<RunConsumerOptions<typeof OrderPlacedSchema>, "handler">,
+    ) {
+      const full: ConsumerSpec = {
+        subject: EVENTS.orderPlaced.subject,
+        ackWaitMs: 1000,
+        maxDeliver: 3,
+        maxAckPending: 10,
+        ...spec,
+      };
+      await provisionConsumer(jsm, full);
+      return runConsumer({
+        js,
+        db,
+        inbox,
+        failures,
+        spec: full,
+        schema: OrderPlacedSchema,
+        logger,
+        retryDelayMs: () => 100,
+        ...options,
+      });
+    },
     count: async (sql: string) => Number((await pool.query(sql)).rows[0].n),
     async close() {
       await nc.close().catch(() => {});

@@ -14,12 +14,10 @@ import {
   listDeadLetters,
   type Outcome,
   PermanentError,
-  provisionConsumer,
   provisionStreams,
   redriveDeadLetter,
-  runConsumer,
 } from "../src/index.js";
-import { failures, inbox, type MessagingFixture, messagingFixture } from "./fixture.js";
+import { type MessagingFixture, messagingFixture } from "./fixture.js";
 
 const SUBJECT = EVENTS.orderPlaced.subject;
 
@@ -51,30 +49,11 @@ describe("consumer runner (against Postgres and nats-server)", () => {
     overrides: Partial<ConsumerSpec> & { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean } = {},
   ) {
     const { inboxOutsideTransaction, disableInProgressAcks, ...specOverrides } = overrides;
-    const spec: ConsumerSpec = {
-      durable: name,
-      subject: SUBJECT,
-      ackWaitMs: 1000,
-      maxDeliver: 3,
-      maxAckPending: 10,
-      ...specOverrides,
-    };
-    await provisionConsumer(f.jsm, spec);
     const outcomes: { outcome: Outcome; deliveryCount: number }[] = [];
-    const running = await runConsumer({
-      js: f.js,
-      db: f.db,
-      inbox,
-      failures,
-      spec,
-      schema: OrderPlacedSchema,
-      handler,
-      logger: f.logger,
-      retryDelayMs: () => 100,
-      inboxOutsideTransaction,
-      disableInProgressAcks,
-      observer: { onDelivery: (d) => outcomes.push(d) },
-    });
+    const running = await f.consume(
+      { durable: name, subject: SUBJECT, ...specOverrides },
+      { handler, inboxOutsideTransaction, disableInProgressAcks, observer: { onDelivery: (d) => outcomes.push(d) } },
+    );
     return { outcomes, stop: () => running.stop() };
   }
 

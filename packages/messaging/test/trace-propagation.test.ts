@@ -4,10 +4,10 @@ import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
+import { EVENTS } from "@orderflow/contracts";
 import { waitFor } from "@orderflow/testing";
-import { addToOutbox, provisionConsumer, runConsumer, startOutboxRelay } from "../src/index.js";
-import { failures, inbox, type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
+import { addToOutbox, startOutboxRelay } from "../src/index.js";
+import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 
 describe("trace propagation through the outbox and NATS (against Postgres and nats-server)", () => {
   let f: MessagingFixture;
@@ -29,27 +29,15 @@ describe("trace propagation through the outbox and NATS (against Postgres and na
   });
 
   it("when an event is written in a traced transaction, then publish and process spans continue that trace, parent to child", async () => {
-    const spec = {
-      durable: "t-trace",
-      subject: EVENTS.orderPlaced.subject,
-      ackWaitMs: 5000,
-      maxDeliver: 3,
-      maxAckPending: 5,
-    };
-    await provisionConsumer(f.jsm, spec);
     let handlerTraceId = "";
-    const consumer = await runConsumer({
-      js: f.js,
-      db: f.db,
-      inbox,
-      failures,
-      spec,
-      schema: OrderPlacedSchema,
-      logger: f.logger,
-      handler: async () => {
-        handlerTraceId = trace.getActiveSpan()?.spanContext().traceId ?? "";
+    const consumer = await f.consume(
+      { durable: "t-trace", ackWaitMs: 5000, maxAckPending: 5 },
+      {
+        handler: async () => {
+          handlerTraceId = trace.getActiveSpan()?.spanContext().traceId ?? "";
+        },
       },
-    });
+    );
     const relay = startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger });
     try {
       const root = trace.getTracer("test").startSpan("POST /api/v1/orders", { kind: SpanKind.SERVER });
