@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { DEAD_LETTER_HEADERS, HEADERS, STREAMS } from "@orderflow/contracts";
 import { devPassword, SYSTEM } from "@orderflow/system";
 import { REPO_ROOT } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";
@@ -24,12 +25,9 @@ export function catalogueMismatches(): string[] {
   const roles = read("infra/postgres/roles.sql");
   const prometheus = read("infra/prometheus/prometheus.yml");
   const readme = read("README.md");
-  const handlers = (name: string) => {
-    const dir = join(REPO_ROOT, "services", name, "src", "handlers");
+  const subscriptions = (name: string) => {
     try {
-      return readdirSync(dir)
-        .map((f) => readFileSync(join(dir, f), "utf8"))
-        .join("\n");
+      return read(`services/${name}/src/subscriptions.ts`);
     } catch {
       return "";
     }
@@ -78,11 +76,43 @@ export function catalogueMismatches(): string[] {
           problems.push(`README.md:${lineOf(readme, row)}: ${s.name} consumes ${c.subject}`);
       }
     }
-    const code = handlers(s.name);
+    const code = subscriptions(s.name);
     for (const c of s.consumes) {
       if (!code.includes(`durable: "${c.durable}"`)) {
-        problems.push(`services/${s.name}/src/handlers: no subscription with durable "${c.durable}"`);
+        problems.push(`services/${s.name}/src/subscriptions.ts: no subscription with durable "${c.durable}"`);
       }
+    }
+  }
+  return problems;
+}
+
+/**
+ * The README's prose and tables that name code: the streams and headers of
+ * "Streams, subjects, consumers" against contracts, and every file of the
+ * "Where each pattern lives" table (a bare name is in the folder of the path before it).
+ */
+export function readmeCodeMismatches(readme = read("README.md")): string[] {
+  const problems: string[] = [];
+  const start = readme.indexOf("### Streams, subjects, consumers");
+  const streams = readme.slice(start, readme.indexOf("\n## ", start));
+  for (const [name, subjects] of Object.entries(STREAMS)) {
+    if (!streams.includes(`\`${name}\``) || !streams.includes(`\`${subjects}\``)) {
+      problems.push(`README.md:${lineOf(readme, "Streams (file storage")}: stream ${name} (${subjects}) is not listed`);
+    }
+  }
+  for (const header of Object.values(HEADERS)) {
+    if (!streams.includes(`\`${header}\``)) {
+      problems.push(`README.md:${lineOf(readme, "Headers:")}: header ${header} is not listed`);
+    }
+  }
+  const table = readme.slice(readme.indexOf("| pattern | file |"), readme.indexOf("\nLayout:"));
+  for (const row of table.split("\n").slice(2)) {
+    let folder = "";
+    for (const [, path] of row.split("|")[2]?.matchAll(/`([^`]+)`/g) ?? []) {
+      if (!path) continue;
+      const full = path.includes("/") ? path : `${folder}${path}`;
+      folder = full.endsWith("/") ? full : full.slice(0, full.lastIndexOf("/") + 1);
+      if (!existsSync(join(REPO_ROOT, full))) problems.push(`README.md:${lineOf(readme, row)}: no file ${full}`);
     }
   }
   return problems;
@@ -91,5 +121,17 @@ export function catalogueMismatches(): string[] {
 describe("catalogue", () => {
   it("when every file that restates the system's shape is read, then each agrees with the catalogue", () => {
     assert.deepEqual(catalogueMismatches(), []);
+  });
+
+  it("when the README's streams, headers and pattern table are read, then each names what the code has", () => {
+    assert.deepEqual(readmeCodeMismatches(), []);
+    // And it can fail: a renamed file, a dropped header.
+    const broken = read("README.md")
+      .replace("`packages/messaging/src/delivery.ts`", "`packages/messaging/src/deliveries.ts`")
+      .replace("`X-Causation-ID`", "`X-Cause`");
+    assert.deepEqual(
+      readmeCodeMismatches(broken).map((p) => p.replace(/:\d+:/, ":N:")),
+      ["README.md:N: header X-Causation-ID is not listed", "README.md:N: no file packages/messaging/src/deliveries.ts"],
+    );
   });
 });

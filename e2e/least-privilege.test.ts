@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type PG_ROLES, urlAsRole } from "@orderflow/testing";
+import { NATS_USERS, type PG_ROLES, type System, urlAsRole } from "@orderflow/testing";
 import pg from "pg";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 import { systemForSuite } from "./support/system.js";

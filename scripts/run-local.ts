@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { connect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
+import { SERVICE_NAMES, type ServiceName, SYSTEM, service } from "../packages/system/src/index.js";
 import {
   applyRoles,
   createServiceProcess,
@@ -45,9 +46,9 @@ const port = (p: number) => p + offset;
 const LOCAL = join(REPO_ROOT, ".tmp", "local");
 const started: { name: string; stop: () => Promise<void> | void }[] = [];
 
-const colour = { order: 33, inventory: 36, payment: 35, notification: 32, gateway: 34 } as const;
-function print(service: keyof typeof colour, line: string, label: string = service) {
-  const tag = `\x1b[${colour[service]}m${label.padEnd(14)}\x1b[0m`;
+const colour = (name: ServiceName) => [33, 36, 35, 32, 34, 31, 93, 96][SERVICE_NAMES.indexOf(name) % 8];
+function print(name: ServiceName, line: string, label: string = name) {
+  const tag = `\x1b[${colour(name)}m${label.padEnd(14)}\x1b[0m`;
   try {
     const { time, level, msg, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const keep = Object.entries(rest)
@@ -173,21 +174,24 @@ if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
   process.exit(2);
 }
 const at = (p: number, replica: number) => port(p) + 100 * (replica - 1);
-const orderAddresses = Array.from({ length: replicas }, (_, i) => `127.0.0.1:${at(50051, i + 1)}`).join(",");
-const services: [keyof typeof colour, number, Record<string, string>, number][] = [];
+const grpcPortOf = (name: ServiceName) => service(name).grpcPort;
+const orderAddresses = Array.from(
+  { length: replicas },
+  (_, i) => `127.0.0.1:${at(grpcPortOf("order") ?? 50051, i + 1)}`,
+).join(",");
+// Every service of the catalogue (packages/system), each on its catalogue ports (+ PORT_OFFSET).
+const services: [ServiceName, number, Record<string, string>, number][] = [];
 for (let r = 1; r <= replicas; r++) {
-  services.push(
-    [
-      "order",
-      r,
-      { GRPC_PORT: String(at(50051, r)), HTTP_PORT: String(at(8081, r)), DATABASE_URL: databaseUrlOf("order") },
-      at(8081, r),
-    ],
-    ["inventory", r, { HTTP_PORT: String(at(8082, r)), DATABASE_URL: databaseUrlOf("inventory") }, at(8082, r)],
-    ["payment", r, { HTTP_PORT: String(at(8083, r)), DATABASE_URL: databaseUrlOf("payment") }, at(8083, r)],
-    ["notification", r, { HTTP_PORT: String(at(8084, r)), DATABASE_URL: databaseUrlOf("notification") }, at(8084, r)],
-    ["gateway", r, { PORT: String(at(8080, r)), ORDER_GRPC_ADDRESS: orderAddresses }, at(8080, r)],
-  );
+  for (const s of SYSTEM) {
+    const httpPort = at(s.httpPort, r);
+    const grpcPort = grpcPortOf(s.name);
+    const env: Record<string, string> =
+      s.role === "edge"
+        ? { PORT: String(httpPort), ORDER_GRPC_ADDRESS: orderAddresses }
+        : { HTTP_PORT: String(httpPort), DATABASE_URL: databaseUrlOf(s.name as keyof typeof PG_ROLES) };
+    if (grpcPort) env.GRPC_PORT = String(at(grpcPort, r));
+    services.push([s.name, r, env, httpPort]);
+  }
 }
 const processes: ServiceProcess[] = services.map(([name, replica, env, readyPort]) => {
   const label = replica === 1 ? name : `${name}-${replica}`;

@@ -27,8 +27,6 @@ export const EVENTS = {
   notificationSent: { subject: "notifications.notification.sent", schema: NotificationSentSchema },
 } as const satisfies Record<string, { subject: string; schema: DescMessage }>;
 
-export type EventName = keyof typeof EVENTS;
-
 /** One JetStream stream per domain, plus the dead-letter stream. */
 export const STREAMS = {
   ORDERS: "orders.>",
@@ -48,9 +46,15 @@ export const INVENTORY_QUERIES = {
   listStock: "rpc.inventory.stock.list",
 } as const;
 
-/** Header names carried by every event message. */
+/**
+ * Every header name of the system, in one place. What each means and who sets
+ * it: packages/messaging/src/message-headers.ts (events), dead-letters.ts.
+ */
 export const HEADERS = {
+  /** The outbox row id: JetStream's dedup key, and the event id. */
   messageId: "Nats-Msg-Id",
+  /** Set on a redriven dead letter only: the event's id, kept when Nats-Msg-Id must be new. */
+  eventId: "X-Event-Id",
   correlationId: "X-Correlation-ID",
   causationId: "X-Causation-ID",
   eventType: "X-Event-Type",
@@ -58,5 +62,14 @@ export const HEADERS = {
   tracestate: "tracestate",
 } as const;
 
-/** gRPC metadata key for the correlation id (metadata keys are lowercase). */
+/** What a dead letter adds to the failed message's headers: why, from where, when. */
+export const DEAD_LETTER_HEADERS = {
+  reason: "X-Dead-Letter-Reason",
+  originalSubject: "X-Original-Subject",
+  consumer: "X-Consumer",
+  deliveryCount: "X-Delivery-Count",
+  deadLetteredAt: "X-Dead-Lettered-At",
+} as const;
+
+/** The correlation id on HTTP (the gateway) and in gRPC metadata (keys are lowercase). */
 export const CORRELATION_METADATA_KEY = "x-correlation-id";

@@ -11,17 +11,10 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import { headers, type MsgHdrs } from "@nats-io/transport-node";
-import { HEADERS } from "@orderflow/contracts";
-import { EVENT_ID_HEADER, readEventMeta } from "./message-headers.js";
-import { DEAD_LETTER_STREAM } from "./provision.js";
+import { DEAD_LETTER_HEADERS, HEADERS, type STREAMS } from "@orderflow/contracts";
+import { readEventMeta } from "./message-headers.js";
 
-export const DEAD_LETTER_HEADERS = {
-  reason: "X-Dead-Letter-Reason",
-  originalSubject: "X-Original-Subject",
-  consumer: "X-Consumer",
-  deliveryCount: "X-Delivery-Count",
-  deadLetteredAt: "X-Dead-Lettered-At",
-} as const;
+const DEAD_LETTERS = "DEAD_LETTERS" satisfies keyof typeof STREAMS;
 
 const DL_ONLY = new Set<string>([...Object.values(DEAD_LETTER_HEADERS), HEADERS.messageId].map((h) => h.toLowerCase()));
 
@@ -41,7 +34,7 @@ export async function sendToDeadLetters(
 ): Promise<void> {
   const eventId = readEventMeta(msg.headers).eventId || `seq-${msg.seq}`;
   const h = copyHeaders(msg.headers, new Set([HEADERS.messageId.toLowerCase()]));
-  h.set(EVENT_ID_HEADER, eventId);
+  h.set(HEADERS.eventId, eventId);
   h.set(DEAD_LETTER_HEADERS.reason, info.reason.replace(/[\r\n]+/g, " ").slice(0, 1000));
   h.set(DEAD_LETTER_HEADERS.originalSubject, msg.subject);
   h.set(DEAD_LETTER_HEADERS.consumer, info.consumer);
@@ -74,13 +67,13 @@ function describe(m: StoredMsg): DeadLetter {
     consumer: get(DEAD_LETTER_HEADERS.consumer),
     reason: get(DEAD_LETTER_HEADERS.reason),
     deliveryCount: Number(get(DEAD_LETTER_HEADERS.deliveryCount)),
-    eventId: get(EVENT_ID_HEADER),
+    eventId: get(HEADERS.eventId),
     correlationId: get(HEADERS.correlationId),
   };
 }
 
 export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter[]> {
-  const info = await jsm.streams.info(DEAD_LETTER_STREAM).catch((err: Error) => {
+  const info = await jsm.streams.info(DEAD_LETTERS).catch((err: Error) => {
     // No service has started yet to create it: there are no dead letters.
     if (/not found/i.test(err.message)) return undefined;
     throw err;
@@ -90,7 +83,7 @@ export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter
   const { state } = info;
   if (state.messages === 0) return letters;
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }).catch(() => null);
+    const m = await jsm.streams.getMessage(DEAD_LETTERS, { seq }).catch(() => null);
     if (m) letters.push(describe(m));
   }
   return letters;
@@ -98,13 +91,13 @@ export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter
 
 /** Publishes one dead letter back to its original subject and removes it from DEAD_LETTERS. */
 export async function redriveDeadLetter(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<DeadLetter> {
-  const m = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq });
+  const m = await jsm.streams.getMessage(DEAD_LETTERS, { seq });
   if (!m) throw new Error(`no dead letter with sequence ${seq}`);
   const letter = describe(m);
   if (!letter.originalSubject) throw new Error(`dead letter ${seq} has no ${DEAD_LETTER_HEADERS.originalSubject}`);
   const h = copyHeaders(m.header, DL_ONLY);
-  h.set(EVENT_ID_HEADER, letter.eventId);
+  h.set(HEADERS.eventId, letter.eventId);
   await js.publish(letter.originalSubject, m.data, { headers: h, msgID: `${letter.eventId}:redrive:${seq}` });
-  await jsm.streams.deleteMessage(DEAD_LETTER_STREAM, seq);
+  await jsm.streams.deleteMessage(DEAD_LETTERS, seq);
   return letter;
 }

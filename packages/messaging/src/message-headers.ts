@@ -16,8 +16,6 @@ import { headers, type MsgHdrs } from "@nats-io/transport-node";
 import { HEADERS } from "@orderflow/contracts";
 import type { OutboxHeaders } from "./outbox.js";
 
-export const EVENT_ID_HEADER = "X-Event-Id";
-
 /** Headers of a relayed outbox row (Nats-Msg-Id is set by the publish's msgID option). */
 export function outboxMessageHeaders(stored: OutboxHeaders): MsgHdrs {
   const h = headers();
@@ -41,7 +39,7 @@ export interface EventMeta {
 export function readEventMeta(h: MsgHdrs | undefined): EventMeta {
   const get = (k: string) => h?.get(k) ?? "";
   return {
-    eventId: get(EVENT_ID_HEADER) || get(HEADERS.messageId),
+    eventId: get(HEADERS.eventId) || get(HEADERS.messageId),
     eventType: get(HEADERS.eventType),
     correlationId: get(HEADERS.correlationId),
     causationId: get(HEADERS.causationId),

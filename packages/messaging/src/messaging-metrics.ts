@@ -8,7 +8,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { perScrape } from "@orderflow/observability";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { type ConsumerObserver, OUTCOMES } from "./run-consumer.js";
+import { type ConsumerObserver, OUTCOMES } from "./delivery.js";
 
 export interface MessagingMetricsOptions {
   registry: Registry;

@@ -1,16 +1,11 @@
 /**
- * The transactional outbox, relay side: moves committed outbox rows to JetStream.
+ * The transactional outbox, relay side: when to move committed outbox rows to
+ * JetStream. (How one batch is claimed and published: outbox-publish.ts.)
  *
  * - Wakes when a transaction that wrote a row commits (LISTEN/NOTIFY), and
  *   polls as well: a notification sent while the listener was disconnected is
- *   lost, a row never is.
- * - Claims a batch with FOR UPDATE SKIP LOCKED, so several replicas relay at
- *   once without publishing the same row concurrently.
- * - Publishes the batch pipelined, each with Nats-Msg-Id = the row id, and
- *   marks as published exactly the rows JetStream acknowledged, in the claiming
- *   transaction. A crash between publish and commit re-publishes the row later,
- *   and JetStream drops it as a duplicate (within the stream's duplicate
- *   window); a consumer's inbox catches anything older.
+ *   lost, a row never is. A wake-up that arrives during a batch is kept.
+ * - Relays batch after batch while they come back full, then sleeps.
  * - Rides out broker and database outages with a capped backoff; prunes
  *   published rows after a retention period.
  */
@@ -18,9 +13,8 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
-import { outboxMessageHeaders } from "./message-headers.js";
-import { type OutboxHeaders, outboxChannel } from "./outbox.js";
-import { withPublishSpan } from "./trace-propagation.js";
+import { outboxChannel } from "./outbox.js";
+import { pruneOutbox, publishOutboxBatch } from "./outbox-publish.js";
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -44,19 +38,11 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-interface Row {
-  id: string;
-  subject: string;
-  payload: Buffer;
-  headers: OutboxHeaders;
-}
-
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, js, schema, logger } = options;
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const retentionMs = options.retentionMs ?? 24 * 60 * 60 * 1000;
-  const table = `"${schema}".outbox`;
   const log = logger.child({ component: "outbox-relay", schema });
 
   let stopped = false;
@@ -86,68 +72,21 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       endSleep = done;
     });
 
-  async function relayBatch(): Promise<number> {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const { rows } = await client.query<Row>(
-        `SELECT id, subject, payload, headers FROM ${table}
-          WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
-      );
-      if (rows.length === 0) {
-        await client.query("COMMIT");
-        return 0;
-      }
-      const results = await Promise.allSettled(
-        rows.map((row) =>
-          withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
-            js.publish(row.subject, row.payload, {
-              msgID: row.id,
-              headers: outboxMessageHeaders({ ...row.headers, ...trace }),
-              timeout: options.publishTimeoutMs ?? 5000,
-            }),
-          ),
-        ),
-      );
-      const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
-      const failed = rows.flatMap((r, i) => {
-        const res = results[i];
-        return res?.status === "rejected" ? [{ id: r.id, error: String(res.reason?.message ?? res.reason) }] : [];
-      });
-      if (published.length) {
-        await client.query(
-          `UPDATE ${table} SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
-          [published],
-        );
-      }
-      if (failed.length) {
-        await client.query(
-          `UPDATE ${table} SET attempts = attempts + 1, last_error = f.error
-             FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE ${table}.id = f.id`,
-          [failed.map((f) => f.id), failed.map((f) => f.error)],
-        );
-      }
-      await client.query("COMMIT");
-      if (published.length) options.onPublished?.(published.length);
-      if (failed.length) throw new Error(`${failed.length} of ${rows.length} publishes failed: ${failed[0]?.error}`);
-      return rows.length;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
+  const relayBatch = () =>
+    publishOutboxBatch({
+      pool,
+      js,
+      schema,
+      batchSize,
+      publishTimeoutMs: options.publishTimeoutMs,
+      onPublished: options.onPublished,
+    });
 
   async function prune() {
     if (Date.now() - lastPrune < 60_000) return;
     lastPrune = Date.now();
-    const { rowCount } = await pool.query(
-      `DELETE FROM ${table} WHERE published_at < now() - make_interval(secs => $1::double precision)`,
-      [retentionMs / 1000],
-    );
-    if (rowCount) log.debug({ pruned: rowCount }, "pruned published outbox rows");
+    const pruned = await pruneOutbox(pool, schema, retentionMs);
+    if (pruned) log.debug({ pruned }, "pruned published outbox rows");
   }
 
   // The LISTEN connection is never returned to the pool: it would carry our

@@ -31,8 +31,6 @@ import { STREAMS } from "@orderflow/contracts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export const DEAD_LETTER_STREAM: keyof typeof STREAMS = "DEAD_LETTERS";
-
 /** The stream that holds a subject. */
 export function streamOf(subject: string): keyof typeof STREAMS {
   const domain = subject.split(".")[0];
@@ -57,7 +55,7 @@ export async function provisionStreams(
       num_replicas: replicas,
       // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates.
       duplicate_window: nanos(2 * 60 * 1000),
-      max_age: nanos(name === DEAD_LETTER_STREAM ? 30 * DAY_MS : maxAgeMs),
+      max_age: nanos(name === "DEAD_LETTERS" ? 30 * DAY_MS : maxAgeMs),
     };
     try {
       await jsm.streams.info(name);

@@ -27,10 +27,10 @@ import { transaction } from "@orderflow/db";
 import { type Logger, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { Counter, type Registry } from "prom-client";
+import type { Handler } from "./delivery.js";
 import { type InboxTable, recordInInbox } from "./inbox.js";
 import { readEventMeta } from "./message-headers.js";
 import { streamOf } from "./provision.js";
-import type { Handler } from "./run-consumer.js";
 import { withReplaySpan } from "./trace-propagation.js";
 
 /** What a subscription says about being replayed. */

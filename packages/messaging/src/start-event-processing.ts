@@ -13,12 +13,13 @@ import type { Logger } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
 import type { Registry } from "prom-client";
+import type { Handler } from "./delivery.js";
 import { createMessagingMetrics } from "./messaging-metrics.js";
 import { messagingTables } from "./messaging-tables.js";
 import { startOutboxRelay } from "./outbox-relay.js";
 import { provisionConsumer, provisionStreams, streamOf } from "./provision.js";
 import { type ReplayableSubscription, type ReplayPolicy, serveReplays } from "./replay.js";
-import { type Handler, type RunningConsumer, runConsumer } from "./run-consumer.js";
+import { type RunningConsumer, runConsumer } from "./run-consumer.js";
 
 export interface Subscription<S extends DescMessage = DescMessage> {
   /** Durable consumer name: "<service>-<what it consumes>". */

@@ -1,6 +1,7 @@
 /** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
 
 import rateLimit from "@fastify/rate-limit";
+import { CORRELATION_METADATA_KEY } from "@orderflow/contracts";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import { readiness } from "@orderflow/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -23,8 +24,6 @@ export interface GatewayDeps {
   readinessChecks?: Record<string, () => Promise<unknown>>;
 }
 
-export const CORRELATION_HEADER = "x-correlation-id";
-
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -43,7 +42,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   // The edge of the correlation context: taken from the caller or minted, echoed
   // on every response, and active for everything this request does.
   app.addHook("onRequest", (request, reply, done) => {
-    const correlationId = acceptCorrelationId(request.headers[CORRELATION_HEADER]);
+    const correlationId = acceptCorrelationId(request.headers[CORRELATION_METADATA_KEY]);
     reply.header("X-Correlation-ID", correlationId);
     withCorrelation({ correlationId }, done);
   });

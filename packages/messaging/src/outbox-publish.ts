@@ -1,0 +1,104 @@
+/**
+ * Claim and publish: one batch of the outbox moved to JetStream.
+ *
+ * - Claims up to batchSize unpublished rows, oldest first, with FOR UPDATE
+ *   SKIP LOCKED, so several replicas relay at once without publishing the same
+ *   row concurrently.
+ * - Publishes them pipelined, each with Nats-Msg-Id = the row id, and marks as
+ *   published exactly the rows JetStream acknowledged, in the claiming
+ *   transaction (the others get their attempt and error recorded). A crash
+ *   between publish and commit re-publishes the row later, and JetStream drops
+ *   it as a duplicate (within the stream's duplicate window); a consumer's
+ *   inbox catches anything older.
+ */
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
+import { outboxMessageHeaders } from "./message-headers.js";
+import type { OutboxHeaders } from "./outbox.js";
+import { withPublishSpan } from "./trace-propagation.js";
+
+export interface PublishBatchOptions {
+  pool: pg.Pool;
+  js: JetStreamClient;
+  /** The schema that holds the `outbox` table. */
+  schema: string;
+  batchSize: number;
+  publishTimeoutMs?: number;
+  onPublished?: (count: number) => void;
+}
+
+interface Row {
+  id: string;
+  subject: string;
+  payload: Buffer;
+  headers: OutboxHeaders;
+}
+
+/**
+ * Returns how many rows it claimed (0: the outbox is empty). Throws, after
+ * committing what was published, when any publish failed.
+ */
+export async function publishOutboxBatch(options: PublishBatchOptions): Promise<number> {
+  const { pool, js, batchSize } = options;
+  const table = `"${options.schema}".outbox`;
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query<Row>(
+      `SELECT id, subject, payload, headers FROM ${table}
+        WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [batchSize],
+    );
+    if (rows.length === 0) {
+      await client.query("COMMIT");
+      return 0;
+    }
+    const results = await Promise.allSettled(
+      rows.map((row) =>
+        withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
+          js.publish(row.subject, row.payload, {
+            msgID: row.id,
+            headers: outboxMessageHeaders({ ...row.headers, ...trace }),
+            timeout: options.publishTimeoutMs ?? 5000,
+          }),
+        ),
+      ),
+    );
+    const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
+    const failed = rows.flatMap((r, i) => {
+      const res = results[i];
+      return res?.status === "rejected" ? [{ id: r.id, error: String(res.reason?.message ?? res.reason) }] : [];
+    });
+    if (published.length) {
+      await client.query(
+        `UPDATE ${table} SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+        [published],
+      );
+    }
+    if (failed.length) {
+      await client.query(
+        `UPDATE ${table} SET attempts = attempts + 1, last_error = f.error
+           FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE ${table}.id = f.id`,
+        [failed.map((f) => f.id), failed.map((f) => f.error)],
+      );
+    }
+    await client.query("COMMIT");
+    if (published.length) options.onPublished?.(published.length);
+    if (failed.length) throw new Error(`${failed.length} of ${rows.length} publishes failed: ${failed[0]?.error}`);
+    return rows.length;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Deletes published rows older than `retentionMs`; returns how many. */
+export async function pruneOutbox(pool: pg.Pool, schema: string, retentionMs: number): Promise<number> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM "${schema}".outbox WHERE published_at < now() - make_interval(secs => $1::double precision)`,
+    [retentionMs / 1000],
+  );
+  return rowCount ?? 0;
+}
