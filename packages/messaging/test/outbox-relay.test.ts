@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { withCorrelation } from "@orderflow/logging";
 import { waitFor } from "@orderflow/testing";
-import { addToOutbox, startOutboxRelay } from "../src/index.js";
+import { addToOutbox, pruneOutbox, publishOutboxBatch, startOutboxRelay } from "../src/index.js";
 import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 
 async function enqueue(f: MessagingFixture, n: number, prefix = "o") {
@@ -161,5 +162,52 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     } finally {
       await relay.stop();
     }
+  });
+
+  /** Claim and publish, one batch at a time, without the relay's waking and sleeping (outbox-publish.ts). */
+  describe("claim and publish one batch", () => {
+    const batch = (batchSize: number) => publishOutboxBatch({ pool: f.pool, js: f.js, schema: "msgtest", batchSize });
+
+    it("when rows wait, then a batch claims at most batchSize of them, publishes and marks them; an empty outbox gives 0", async () => {
+      await enqueue(f, 5, "p");
+      assert.equal(await batch(3), 3);
+      assert.equal(await unpublished(f), 2);
+      assert.equal(await batch(3), 2);
+      assert.equal(await batch(3), 0);
+      assert.equal(await streamCount(f), 5);
+    });
+
+    it("when two batches run at once, then SKIP LOCKED gives them different rows", async () => {
+      await enqueue(f, 10, "p");
+      const claimed = await Promise.all([batch(5), batch(5)]);
+      assert.equal(claimed[0] + claimed[1], 10);
+      assert.equal(await streamCount(f), 10, "no row published twice");
+    });
+
+    it("when one publish of a batch fails, then the others are marked published, the failed row keeps its error, and the batch throws", async () => {
+      await enqueue(f, 2, "p");
+      // A subject no stream holds: JetStream has no responder for it.
+      await f.pool.query(
+        "INSERT INTO msgtest.outbox (id, subject, payload, headers) VALUES ($1, 'nowhere.order.placed', '\\x00', $2)",
+        [randomUUID(), { eventType: "x" }],
+      );
+      await assert.rejects(batch(10), /1 of 3 publishes failed/);
+      assert.equal(await streamCount(f), 2);
+      const [failed] = (
+        await f.pool.query("SELECT attempts, last_error, published_at FROM msgtest.outbox WHERE published_at IS NULL")
+      ).rows;
+      assert.equal(failed.attempts, 1);
+      assert.ok(failed.last_error, "the error is kept on the row");
+    });
+
+    it("when published rows are older than the retention, then pruning deletes them and keeps the rest", async () => {
+      await enqueue(f, 3, "p");
+      await batch(2);
+      await f.pool.query(
+        "UPDATE msgtest.outbox SET published_at = now() - interval '2 days' WHERE published_at IS NOT NULL",
+      );
+      assert.equal(await pruneOutbox(f.pool, "msgtest", 24 * 60 * 60 * 1000), 2);
+      assert.equal(await f.count("SELECT count(*) AS n FROM msgtest.outbox"), 1, "the unpublished row stays");
+    });
   });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { freePort } from "./free-port.js";
+import { killAndWait } from "./start-nats-server.js";
 import { waitFor } from "./wait-for.js";
 
 export interface NatsNode {
@@ -80,10 +81,7 @@ export async function startNatsCluster(
       async kill() {
         const current = child;
         child = undefined;
-        if (!current || current.exitCode !== null) return;
-        const exited = new Promise((r) => current.once("exit", r));
-        current.kill("SIGKILL");
-        await exited;
+        await killAndWait(current);
       },
       pause() {
         child?.kill("SIGSTOP");

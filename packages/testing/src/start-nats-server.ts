@@ -93,16 +93,21 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     async crash() {
       const current = child;
       child = undefined;
-      if (!current || current.exitCode !== null) return;
-      const exited = new Promise((r) => current.once("exit", r));
-      current.kill("SIGKILL");
-      await exited;
+      await killAndWait(current);
     },
     async stop() {
       await stopProcess();
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** kill -9, then wait until the process is gone (nothing to do if it is already). */
+export async function killAndWait(process: ChildProcess | undefined): Promise<void> {
+  if (!process || process.exitCode !== null) return;
+  const exited = new Promise((r) => process.once("exit", r));
+  process.kill("SIGKILL");
+  await exited;
 }
 
 function canConnect(port: number): Promise<boolean> {

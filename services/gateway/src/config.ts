@@ -77,5 +77,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     faults: readFaultSwitches("gateway", env),
   };
 }
-
-export type GatewayConfig = ReturnType<typeof loadConfig>;

@@ -6,8 +6,8 @@
 import { EVENTS, OrderCancelledSchema, OrderConfirmedSchema, OrderPlacedSchema } from "@orderflow/contracts";
 import { type Subscription, subscribe } from "@orderflow/messaging";
 import type { InventoryConfig } from "./config.js";
-import { commitStock, releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
+import { commitStock, releaseStock } from "./settle-reservations.js";
 
 export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subscription[] {
   return [

@@ -15,9 +15,9 @@ import { migrateServiceSchema } from "@orderflow/messaging";
 import { connectNats } from "@orderflow/process";
 import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/testing";
 import { INVENTORY } from "../src/app.js";
-import { commitStock, releaseStock } from "../src/release-stock.js";
 import { reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";
+import { commitStock, releaseStock } from "../src/settle-reservations.js";
 import { serveStockQueries } from "../src/stock-queries.js";
 
 /** The inventory service's use cases against the real Postgres (and stock queries over a real nats-server). */

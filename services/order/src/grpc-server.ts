@@ -9,16 +9,12 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import {
   badRequestMetadata,
   CORRELATION_METADATA_KEY,
   type GrpcServiceImplementation,
-  type Order,
-  OrderSchema,
   type OrderService,
-  OrderStatus,
   PlaceOrderResponseSchema,
   type ServiceMethods,
 } from "@orderflow/contracts";
@@ -28,6 +24,7 @@ import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { OrderConfig } from "./config.js";
 import { IdempotencyConflictError, InvalidArgumentError, NotFoundError } from "./errors.js";
 import type { OrderMetrics } from "./metrics.js";
+import { toProtoOrder } from "./order-proto.js";
 import type { OrderView } from "./order-view.js";
 import { placeOrder } from "./place-order.js";
 import { getOrder, listOrders } from "./read-orders.js";
@@ -181,29 +178,4 @@ export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObjec
   }
   logger.error({ err }, "request failed");
   return { code: grpc.status.INTERNAL, details: "internal error" };
-}
-
-const STATUS = {
-  PENDING: OrderStatus.PENDING,
-  CONFIRMED: OrderStatus.CONFIRMED,
-  CANCELLED: OrderStatus.CANCELLED,
-} as const;
-
-export function toProtoOrder(o: OrderView, now: Date, stalledAfterMs: number, hideWaiting = false): Order {
-  const waiting = o.status === "PENDING" && o.waitingSince && !hideWaiting ? o.waitingSince : undefined;
-  return create(OrderSchema, {
-    orderId: o.id,
-    customerId: o.customerId,
-    status: STATUS[o.status],
-    paymentToken: o.paymentToken,
-    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: BigInt(i.unitPriceCents ?? 0) })),
-    totalCents: BigInt(o.totalCents ?? 0),
-    cancelReason: o.cancelReason ?? "",
-    timeline: o.timeline.map((t) => ({ step: t.step, detail: t.detail, at: timestampFromDate(t.at) })),
-    createdAt: timestampFromDate(o.createdAt),
-    updatedAt: timestampFromDate(o.updatedAt),
-    waitingOn: waiting ? (o.waitingOn ?? "") : "",
-    ...(waiting ? { waitingSince: timestampFromDate(waiting) } : {}),
-    stalled: waiting ? now.getTime() - waiting.getTime() > stalledAfterMs : false,
-  });
 }

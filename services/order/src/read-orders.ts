@@ -2,7 +2,7 @@ import { ORDER_LIMITS } from "@orderflow/contracts";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { loadOrders, type OrderView } from "./order-view.js";
-import { checkString } from "./place-order.js";
+import { checkString } from "./place-order-request.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { IdempotencyConflictError, InvalidArgumentError } from "../src/errors.js";
-import { placeOrder, validatePlaceOrder } from "../src/place-order.js";
+import { placeOrder } from "../src/place-order.js";
+import { validatePlaceOrder } from "../src/place-order-request.js";
 import { orderDatabase } from "./order-database.js";
 
 const request = (key = randomUUID(), customerId = "cust-1") => ({
