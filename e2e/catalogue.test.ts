@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DEAD_LETTER_HEADERS, HEADERS, STREAMS } from "@orderflow/contracts";
+import { HEADERS, STREAMS } from "@orderflow/contracts";
 import { devPassword, SYSTEM } from "@orderflow/system";
 import { REPO_ROOT } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";

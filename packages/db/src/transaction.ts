@@ -16,6 +16,22 @@ import { isConnectionError } from "./connection-errors.js";
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 export type Tx = PgDatabase<NodePgQueryResultHKT, any, any>;
 
+const commitHooks = new WeakMap<Tx, (() => void)[]>();
+
+/**
+ * Runs `fn` once `tx` has committed (never when it rolls back); for cheap
+ * signals (waking a relay), errors ignored. Returns false,
+ * and does nothing, when `tx` is not a transaction of `transaction()` (a
+ * drizzle `db.transaction()`, or no transaction at all): the caller then needs
+ * another way.
+ */
+export function afterCommit(tx: Tx, fn: () => void): boolean {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) return false;
+  hooks.push(fn);
+  return true;
+}
+
 export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
   const pool = (db as unknown as { $client: pg.Pool }).$client;
   const client = await pool.connect();
@@ -23,8 +39,17 @@ export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promi
   try {
     await client.query("BEGIN");
     try {
-      const result = await work(drizzle(client));
+      const tx = drizzle(client);
+      const hooks: (() => void)[] = [];
+      commitHooks.set(tx, hooks);
+      const result = await work(tx);
       await client.query("COMMIT");
+      // Committed: whatever a hook does, the transaction's outcome is success.
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch {}
+      }
       return result;
     } catch (err) {
       await client.query("ROLLBACK").catch((rollbackErr: Error) => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "@orderflow/testing";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
-import { createPool, isConnectionError, transaction } from "../src/index.js";
+import { afterCommit, createPool, isConnectionError, transaction } from "../src/index.js";
 
 describe("transaction (against Postgres)", () => {
   let database: TestDatabase;
@@ -43,6 +43,42 @@ describe("transaction (against Postgres)", () => {
         /bug/,
       );
       assert.equal((await pool.query("SELECT count(*)::int AS n FROM t")).rows[0].n, 0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("when work registers an after-commit hook, then it runs after COMMIT only: not on rollback, and not for a transaction of another kind", async () => {
+    const pool = createPool({ url: database.url, applicationName: "tx-test", max: 2 });
+    const db = drizzle(pool);
+    const ran: string[] = [];
+    try {
+      await pool.query("CREATE TABLE hooks (n int)");
+      await transaction(db, async (tx) => {
+        await tx.execute(sql`INSERT INTO hooks VALUES (1)`);
+        assert.equal(
+          afterCommit(tx, async () =>
+            ran.push(
+              `committed, rows seen by another connection: ${(await pool.query("SELECT count(*)::int AS n FROM hooks")).rows[0].n}`,
+            ),
+          ),
+          true,
+        );
+        assert.deepEqual(ran, [], "not before the commit");
+      });
+      await assert.rejects(
+        transaction(db, async (tx) => {
+          afterCommit(tx, () => ran.push("rolled back"));
+          throw new Error("bug");
+        }),
+      );
+      assert.equal(
+        await db.transaction(async (tx) => afterCommit(tx, () => ran.push("drizzle"))),
+        false,
+        "drizzle's own transaction has no hooks: the caller must use another way",
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(ran, ["committed, rows seen by another connection: 1"]);
     } finally {
       await pool.end();
     }

@@ -11,8 +11,10 @@
  * transaction of its own after the handler's transaction rolled back; removed
  * in the transaction that finally handles the event.
  */
+
+import type { Tx } from "@orderflow/db";
 import { and, eq, sql } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT, PgSchema } from "drizzle-orm/pg-core";
+import type { PgSchema } from "drizzle-orm/pg-core";
 import { integer, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export function consumerFailuresTable(schema: PgSchema) {
@@ -30,12 +32,10 @@ export function consumerFailuresTable(schema: PgSchema) {
 }
 
 export type ConsumerFailuresTable = ReturnType<typeof consumerFailuresTable>;
-// biome-ignore lint/suspicious/noExplicitAny: any drizzle database or transaction over node-postgres
-type Db = PgDatabase<PgQueryResultHKT, any, any>;
 
 /** Counts one more failure of the event; returns the count so far. */
 export async function recordFailure(
-  db: Db,
+  db: Tx,
   table: ConsumerFailuresTable,
   entry: { eventId: string; consumer: string; error: string },
 ): Promise<number> {
@@ -51,6 +51,6 @@ export async function recordFailure(
 }
 
 /** Forgets the event's failures (it was handled, or dead-lettered). */
-export async function clearFailures(db: Db, table: ConsumerFailuresTable, eventId: string, consumer: string) {
+export async function clearFailures(db: Tx, table: ConsumerFailuresTable, eventId: string, consumer: string) {
   await db.delete(table).where(and(eq(table.eventId, eventId), eq(table.consumer, consumer)));
 }

@@ -11,7 +11,9 @@
  * Written in a transaction of its own (the lost-order incident), the row can
  * commit while the effects do not, and the redelivery is wrongly dropped.
  */
-import type { PgDatabase, PgQueryResultHKT, PgSchema } from "drizzle-orm/pg-core";
+
+import type { Tx } from "@orderflow/db";
+import type { PgSchema } from "drizzle-orm/pg-core";
 import { primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export function inboxTable(schema: PgSchema) {
@@ -28,8 +30,6 @@ export function inboxTable(schema: PgSchema) {
 }
 
 export type InboxTable = ReturnType<typeof inboxTable>;
-// biome-ignore lint/suspicious/noExplicitAny: any drizzle database or transaction over node-postgres
-type Tx = PgDatabase<PgQueryResultHKT, any, any>;
 
 /** Records the event for the consumer; false when it was already recorded (a duplicate). */
 export async function recordInInbox(

@@ -2,9 +2,11 @@
  * The transactional outbox, relay side: when to move committed outbox rows to
  * JetStream. (How one batch is claimed and published: outbox-publish.ts.)
  *
- * - Wakes when a transaction that wrote a row commits (LISTEN/NOTIFY), and
- *   polls as well: a notification sent while the listener was disconnected is
- *   lost, a row never is. A wake-up that arrives during a batch is kept.
+ * - Wakes when a transaction that wrote a row commits: a call after COMMIT when
+ *   the transaction ran in this process (outbox.ts), a NOTIFY (LISTEN) when it
+ *   ran elsewhere; and polls as well: a notification sent while the listener
+ *   was disconnected is lost, a row never is. A wake-up that arrives during a
+ *   batch is kept.
  * - Relays batch after batch while they come back full, then sleeps.
  * - Rides out broker and database outages with a capped backoff; prunes
  *   published rows after a retention period.
@@ -13,7 +15,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
-import { outboxChannel } from "./outbox.js";
+import { outboxChannel, registerLocalRelay } from "./outbox.js";
 import { pruneOutbox, publishOutboxBatch } from "./outbox-publish.js";
 
 export interface OutboxRelayOptions {
@@ -147,6 +149,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  // Woken in-process by this process's own commits (outbox.ts), by NOTIFY for the others'.
+  const unregister = registerLocalRelay(schema, wakeUp);
   void listen();
   draining = loop();
 
@@ -156,6 +160,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async stop() {
       stopped = true;
+      unregister();
       wakeUp();
       await draining;
       dropListener?.();

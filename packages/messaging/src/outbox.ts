@@ -12,9 +12,10 @@
 import { randomUUID } from "node:crypto";
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import type { EVENTS } from "@orderflow/contracts";
+import { afterCommit, type Tx } from "@orderflow/db";
 import { currentCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT, PgSchema } from "drizzle-orm/pg-core";
+import type { PgSchema } from "drizzle-orm/pg-core";
 import { customType, getTableConfig, index, integer, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { activeTraceHeaders } from "./trace-propagation.js";
 
@@ -49,12 +50,36 @@ export function outboxTable(schema: PgSchema) {
 }
 
 export type OutboxTable = ReturnType<typeof outboxTable>;
-// biome-ignore lint/suspicious/noExplicitAny: any drizzle database or transaction over node-postgres
-type Tx = PgDatabase<PgQueryResultHKT, any, any>;
 
-/** The LISTEN/NOTIFY channel on which a schema's relay is woken after a commit. */
+/** The LISTEN/NOTIFY channel on which a schema's relays are woken after a commit made elsewhere. */
 export function outboxChannel(schema: string): string {
   return `outbox_${schema}`;
+}
+
+/** The relays running in this process, by schema (outbox-relay.ts registers each). */
+const localRelays = new Map<string, Set<() => void>>();
+
+/** Registers a relay's wake-up for `schema`; returns its unregistration. */
+export function registerLocalRelay(schema: string, wakeUp: () => void): () => void {
+  const relays = localRelays.get(schema) ?? new Set();
+  localRelays.set(schema, relays.add(wakeUp));
+  return () => relays.delete(wakeUp);
+}
+
+/**
+ * Wakes a relay once the transaction that wrote an outbox row commits. In a
+ * process with its own relay for the schema, and in a transaction of
+ * `transaction()`, that is a function call after COMMIT: no NOTIFY, which
+ * would serialize every commit of the cluster (docs/adr/0008). Otherwise a
+ * NOTIFY, delivered to the LISTENing relays at commit.
+ */
+async function wakeRelayAfterCommit(tx: Tx, schema: string): Promise<void> {
+  const relays = localRelays.get(schema);
+  const wakeAll = () => {
+    for (const wakeUp of relays ?? []) wakeUp();
+  };
+  if (relays?.size && afterCommit(tx, wakeAll)) return;
+  await tx.execute(sql`SELECT pg_notify(${outboxChannel(schema)}, '')`);
 }
 
 type EventDef = (typeof EVENTS)[keyof typeof EVENTS];
@@ -87,7 +112,6 @@ export async function addToOutbox<E extends EventDef>(
     payload: Buffer.from(toBinary(schema, create(schema, payload as MessageInitShape<DescMessage>))),
     headers,
   });
-  // Delivered to LISTENers only when the transaction commits.
-  await tx.execute(sql`SELECT pg_notify(${outboxChannel(getTableConfig(table).schema ?? "public")}, '')`);
+  await wakeRelayAfterCommit(tx, getTableConfig(table).schema ?? "public");
   return id;
 }

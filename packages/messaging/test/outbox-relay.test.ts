@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
+import { transaction } from "@orderflow/db";
 import { withCorrelation } from "@orderflow/logging";
 import { waitFor } from "@orderflow/testing";
 import { addToOutbox, pruneOutbox, publishOutboxBatch, startOutboxRelay } from "../src/index.js";
@@ -37,7 +38,7 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     await f.pool.query("DELETE FROM msgtest.outbox");
   });
 
-  it("when a transaction with an outbox row commits, then the relay wakes (no poll) and publishes it with Nats-Msg-Id = the row id", async () => {
+  it("when a transaction of another process (here: drizzle's own) commits an outbox row, then its NOTIFY wakes the relay (no poll), which publishes it with Nats-Msg-Id = the row id", async () => {
     const relay = startOutboxRelay({
       pool: f.pool,
       js: f.js,
@@ -55,6 +56,34 @@ describe("outbox relay (against Postgres and nats-server)", () => {
       assert.equal(stored?.header.get("X-Event-Type"), "orderflow.events.v1.OrderPlaced");
       assert.equal(fromBinary(OrderPlacedSchema, stored!.data).orderId, "wake-0");
     } finally {
+      await relay.stop();
+    }
+  });
+
+  it("when this process's own transaction commits an outbox row, then its relay is woken by a call after COMMIT, with no NOTIFY", async () => {
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 120_000,
+    });
+    const listener = await f.pool.connect();
+    let notifications = 0;
+    listener.on("notification", () => notifications++);
+    try {
+      await listener.query('LISTEN "outbox_msgtest"');
+      await new Promise((r) => setTimeout(r, 300)); // let the relay LISTEN too
+      await transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: "local-1" }));
+      await waitFor("the row to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(notifications, 0, "no NOTIFY: the commit did not serialize on the notification queue");
+      // The control: a transaction the relay cannot hook into still NOTIFYs.
+      await enqueue(f, 1, "notify");
+      await waitFor("the NOTIFY", () => notifications === 1, { timeoutMs: 5000 });
+    } finally {
+      await listener.query("UNLISTEN *").catch(() => {});
+      listener.release();
       await relay.stop();
     }
   });

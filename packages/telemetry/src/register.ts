@@ -28,9 +28,11 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
         // Health probes and scrapes are noise in a trace view.
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ""),
       }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+      // The request and its handler, not a span per lifecycle hook (rate limit, correlation, ...).
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false }),
       new GrpcInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // Queries inside a trace; taking a pooled connection is not worth a span each time.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new PinoInstrumentation({ logKeys: { traceId: "traceId", spanId: "spanId", traceFlags: "traceFlags" } }),
     ],
   });

@@ -6,14 +6,11 @@
  * with a reason (inventory.stock.rejected).
  */
 
-import type { OrderPlacedSchema } from "@orderflow/contracts";
 import { EVENTS, type OrderPlaced } from "@orderflow/contracts";
-import type { HandlerContext } from "@orderflow/messaging";
+import type { Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import { inArray, sql } from "drizzle-orm";
 import { messaging, reservations, stock } from "./db/schema.js";
-
-type Tx = HandlerContext<typeof OrderPlacedSchema>["tx"];
 
 export interface ReserveStockHooks {
   /** FAULT_INVENTORY_CRASH_BEFORE_COMMIT: runs after the first write, before the commit. */

@@ -5,13 +5,11 @@
  * repeated event changes nothing.
  */
 
-import type { OrderCancelledSchema } from "@orderflow/contracts";
 import { EVENTS } from "@orderflow/contracts";
-import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import type { Tx } from "@orderflow/db";
+import { addToOutbox } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
 import { messaging, reservations, stock } from "./db/schema.js";
-
-type Tx = HandlerContext<typeof OrderCancelledSchema>["tx"];
 
 async function settleReservations(tx: Tx, orderId: string, to: "released" | "committed"): Promise<number> {
   const held = await tx

@@ -10,13 +10,11 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { DescMessage } from "@bufbuild/protobuf";
 import { EVENTS } from "@orderflow/contracts";
-import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import type { Tx } from "@orderflow/db";
+import { addToOutbox } from "@orderflow/messaging";
 import { messaging, notifications } from "./db/schema.js";
 import type { NotificationSender } from "./notification-sender.js";
-
-type Tx = HandlerContext<DescMessage>["tx"];
 
 export interface OrderOutcome {
   orderId: string;

@@ -73,7 +73,8 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
           await sleep(faults.FAULT_ORDER_SLOW_ACK_MS);
         }
         return create(PlaceOrderResponseSchema, {
-          order: view(await getOrder(db, result.orderId)),
+          // A new order is returned as written; a replayed one is read as it is now.
+          order: view(result.placed ?? (await getOrder(db, result.orderId))),
           replayed: result.replayed,
         });
       }).then(

@@ -20,14 +20,13 @@
  * commits with it) and locks the order row. A repeated result changes nothing.
  */
 
-import type { DescMessage } from "@bufbuild/protobuf";
 import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/contracts";
-import { addToOutbox, type HandlerContext, PermanentError } from "@orderflow/messaging";
+import type { Tx } from "@orderflow/db";
+import { addToOutbox, PermanentError } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
 
-type Tx = HandlerContext<DescMessage>["tx"];
 type OrderRow = typeof orders.$inferSelect;
 
 async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {

@@ -12,6 +12,7 @@ import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
 import { IdempotencyConflictError } from "./errors.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency-key.js";
+import type { OrderView } from "./order-view.js";
 import { validatePlaceOrder } from "./place-order-request.js";
 
 export interface PlaceOrderInput {
@@ -31,6 +32,8 @@ export interface PlaceOrderResult {
   orderId: string;
   /** The order already existed under this key: this call placed nothing. */
   replayed: boolean;
+  /** The order as this call wrote it (absent when replayed): no need to read it back. */
+  placed?: OrderView;
 }
 
 export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
@@ -68,6 +71,20 @@ export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): 
       items: request.items,
       paymentToken: request.paymentToken,
     });
-    return { orderId, replayed: false };
+    const placed: OrderView = {
+      id: orderId,
+      customerId: request.customerId,
+      status: "PENDING",
+      paymentToken: request.paymentToken,
+      totalCents: null,
+      cancelReason: null,
+      waitingOn: "stock",
+      waitingSince: now,
+      createdAt: now,
+      updatedAt: now,
+      items: request.items.map((item) => ({ sku: item.sku, quantity: item.quantity, unitPriceCents: null })),
+      timeline: [{ step: "placed", detail: "", at: now }],
+    };
+    return { orderId, replayed: false, placed };
   });
 }

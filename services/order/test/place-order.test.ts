@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { IdempotencyConflictError, InvalidArgumentError } from "../src/errors.js";
+import { toProtoOrder } from "../src/order-proto.js";
 import { placeOrder } from "../src/place-order.js";
 import { validatePlaceOrder } from "../src/place-order-request.js";
+import { getOrder } from "../src/read-orders.js";
 import { orderDatabase } from "./order-database.js";
 
 const request = (key = randomUUID(), customerId = "cust-1") => ({
@@ -25,6 +27,13 @@ describe("placeOrder (against Postgres)", () => {
   it("when an order is placed, then the order, its items, its first step, its key and its event commit together", async () => {
     const result = await placeOrder({ db: t.db }, request());
     assert.equal(result.replayed, false);
+    assert.ok(result.placed);
+    const now = new Date();
+    assert.deepEqual(
+      toProtoOrder(result.placed, now, 30_000),
+      toProtoOrder(await getOrder(t.db, result.orderId), now, 30_000),
+      "the order it returns is the one a read finds",
+    );
     const id = `'${result.orderId}'`;
     assert.equal(await t.count("orders.orders", `id = ${id} AND status = 'PENDING' AND waiting_on = 'stock'`), 1);
     assert.equal(await t.count("orders.order_items", `order_id = ${id}`), 2);
@@ -43,7 +52,11 @@ describe("placeOrder (against Postgres)", () => {
     const first = await placeOrder({ db: t.db }, req);
     const before = await t.count("orders.outbox");
     const again = await placeOrder({ db: t.db }, { ...req });
-    assert.deepEqual(again, { orderId: first.orderId, replayed: true });
+    assert.deepEqual(
+      again,
+      { orderId: first.orderId, replayed: true },
+      "a replay returns no order of its own: it is read",
+    );
     assert.equal(await t.count("orders.orders", `customer_id = '${req.customerId}' AND id = '${first.orderId}'`), 1);
     assert.equal(await t.count("orders.outbox"), before);
   });

@@ -11,13 +11,12 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { EVENTS, type StockReserved, type StockReservedSchema } from "@orderflow/contracts";
-import { addToOutbox, type HandlerContext } from "@orderflow/messaging";
+import { EVENTS, type StockReserved } from "@orderflow/contracts";
+import type { Tx } from "@orderflow/db";
+import { addToOutbox } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { charges, messaging } from "./db/schema.js";
 import type { PaymentProvider } from "./payment-provider.js";
-
-type Tx = HandlerContext<typeof StockReservedSchema>["tx"];
 
 export interface ChargeOptions {
   /** FAULT_PAYMENT_SLOW_DB_MS: a slow downstream query inside the transaction. */
