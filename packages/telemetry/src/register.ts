@@ -8,7 +8,8 @@
  * Configured by the standard variables: OTEL_SERVICE_NAME,
  * OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_PROTOCOL
  * (http/protobuf by default, http/json), OTEL_BSP_SCHEDULE_DELAY,
- * OTEL_SDK_DISABLED=true to switch it off. A missing collector costs nothing
+ * OTEL_SDK_DISABLED=true to switch it off. Traces only by default:
+ * OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER default to none here. A missing collector costs nothing
  * but dropped spans: export happens in the background, in batches, and its
  * failures are not the service's failures.
  */
@@ -21,6 +22,11 @@ import { PinoInstrumentation } from "@opentelemetry/instrumentation-pino";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 
 if (process.env.OTEL_SDK_DISABLED !== "true") {
+  // Traces only, unless asked: metrics are Prometheus' (/metrics) and logs go to stdout. The SDK's
+  // defaults would also export every metric and every log line over OTLP (to nowhere, without a
+  // collector), at a cost paid on every request and every log line.
+  process.env.OTEL_METRICS_EXPORTER ??= "none";
+  process.env.OTEL_LOGS_EXPORTER ??= "none";
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
   const sdk = new NodeSDK({
     instrumentations: [
@@ -33,7 +39,11 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
       new GrpcInstrumentation(),
       // Queries inside a trace; taking a pooled connection is not worth a span each time.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-      new PinoInstrumentation({ logKeys: { traceId: "traceId", spanId: "spanId", traceFlags: "traceFlags" } }),
+      // Trace ids on every log line; the lines themselves stay on stdout.
+      new PinoInstrumentation({
+        disableLogSending: true,
+        logKeys: { traceId: "traceId", spanId: "spanId", traceFlags: "traceFlags" },
+      }),
     ],
   });
   sdk.start();
