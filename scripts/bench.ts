@@ -10,9 +10,12 @@
  *    an address where nothing listens; its own database and nats-server.
  * 3. Closed-loop load at rising concurrency: accepted orders/s, POST p50/p99,
  *    and completed sagas/s with the backlog at the end.
- * 4. An open loop at half the best accepted rate: POST p50/p99, placed-to-final
- *    p50/p99, relay lag (commit to JetStream ack) p50/p99, consumer lag.
- * 5. Where the time goes: Postgres commits per completed saga, CPU ms per
+ * 4. The sustained rate: the highest open-loop rate whose backlog does not grow
+ *    (searched up and down from the best closed-loop completion rate).
+ * 5. Open loops at half the best accepted rate and at half the sustained rate:
+ *    POST p50/p99, placed-to-final p50/p99, relay lag (commit to JetStream ack) p50/p99,
+ *    consumer lag (JetStream ack to a consumer's transaction) p50/p99.
+ * 6. Where the time goes: Postgres commits per completed saga, CPU ms per
  *    accepted order for each service, Postgres, nats-server and the load
  *    generator itself; idle RSS per service.
  *
@@ -314,80 +317,90 @@ async function main() {
     const best = Math.max(...levels.map((l) => l.acceptedPerS));
     // Sustained: the highest open-loop rate the system completes without its backlog growing
     // (at the end, no more than one second of its work is pending). Start from the best
-    // completion rate seen, step down by a fifth, three tries at most.
+    // completion rate seen under closed-loop load (where accepting starves completing), step up
+    // by a quarter while it holds, down by a fifth until it holds; six tries at most.
     let sustained = 0;
     const tried: { ratePerS: number; completedPerS: number; backlogAtEnd: number }[] = [];
-    for (let rate = Math.max(1, Math.floor(Math.max(...levels.map((l) => l.completedPerS)))), i = 0; i < 3; i++) {
+    let rate = Math.max(1, Math.floor(Math.max(...levels.map((l) => l.completedPerS))));
+    for (let i = 0; i < 6; i++) {
       const before = await finalOrders();
       await openLoop(system.gatewayUrl, rate, SECONDS);
       const backlog = await pendingOrders();
       const completed = round(((await finalOrders()) - before) / SECONDS);
       tried.push({ ratePerS: rate, completedPerS: completed, backlogAtEnd: backlog });
       await waitForDrain(pendingOrders);
-      if (backlog <= rate) {
-        sustained = completed;
-        break;
-      }
-      rate = Math.max(1, Math.floor(rate * 0.8));
+      const held = backlog <= rate;
+      if (held) sustained = Math.max(sustained, completed);
+      else if (sustained) break; // the step up failed: the last rate that held is the answer
+      rate = held ? Math.ceil(rate * 1.25) : Math.max(1, Math.floor(rate * 0.8));
     }
     console.log(`  sustained search: ${JSON.stringify(tried)}`);
 
-    // Half of the maximum, open loop.
+    /** Latencies under an open loop at `ratePerS`: POST, placed-to-final, relay lag. */
+    async function latenciesAt(ratePerS: number) {
+      const since = new Date();
+      const finalBeforeOpen = await finalOrders();
+      const open = await openLoop(system.gatewayUrl, ratePerS, SECONDS);
+      const openBacklog = await pendingOrders();
+      const openCompletedPerS = round(((await finalOrders()) - finalBeforeOpen) / SECONDS);
+      await waitForDrain(pendingOrders);
+      const { rows: sagas } = await db.query<{ ms: number }>(
+        `SELECT extract(epoch FROM max(t.at) FILTER (WHERE t.step IN ('confirmed','cancelled'))
+                                  - min(t.at) FILTER (WHERE t.step = 'placed')) * 1000 AS ms
+           FROM orders.order_timeline t JOIN orders.orders o ON o.id = t.order_id
+          WHERE o.created_at >= $1 GROUP BY t.order_id`,
+        [since],
+      );
+      const { rows: relay } = await db.query<{ ms: number }>(
+        `SELECT extract(epoch FROM published_at - created_at) * 1000 AS ms FROM (
+           SELECT created_at, published_at FROM orders.outbox WHERE created_at >= $1
+           UNION ALL SELECT created_at, published_at FROM inventory.outbox WHERE created_at >= $1
+           UNION ALL SELECT created_at, published_at FROM payments.outbox WHERE created_at >= $1
+           UNION ALL SELECT created_at, published_at FROM notifications.outbox WHERE created_at >= $1) r
+          WHERE published_at IS NOT NULL`,
+        [since],
+      );
+      // Consumer lag: published (JetStream acked the relay) to taken up by a consumer's transaction.
+      const union = (table: string, cols: string) =>
+        ["orders", "inventory", "payments", "notifications"]
+          .map((s) => `SELECT ${cols} FROM ${s}.${table}`)
+          .join(" UNION ALL ");
+      const { rows: consumed } = await db.query<{ ms: number }>(
+        `SELECT extract(epoch FROM i.processed_at - o.published_at) * 1000 AS ms
+           FROM (${union("inbox", "event_id, processed_at")}) i
+           JOIN (${union("outbox", "id::text AS id, published_at")}) o ON o.id = i.event_id
+          WHERE o.published_at >= $1`,
+        [since],
+      );
+      const p = (xs: { ms: number }[], q: number) =>
+        round(
+          percentile(
+            xs.map((r) => Number(r.ms)),
+            q,
+          ),
+        );
+      return {
+        ratePerS,
+        postP50: round(percentile(open.latencies, 50)),
+        postP99: round(percentile(open.latencies, 99)),
+        placedToFinalP50: p(sagas, 50),
+        placedToFinalP99: p(sagas, 99),
+        relayLagP50: p(relay, 50),
+        relayLagP99: p(relay, 99),
+        consumerLagP50: p(consumed, 50),
+        consumerLagP99: p(consumed, 99),
+        failed: open.failed,
+        completedPerS: openCompletedPerS,
+        backlogAtEnd: openBacklog,
+      };
+    }
+    // At half the maximum accepted rate (beyond what it sustains when that is above the
+    // sustained rate), and at half the sustained rate (a steady state).
     const half = Math.max(1, Math.floor(best / 2));
-    const since = new Date();
-    const finalBeforeOpen = await finalOrders();
-    const open = await openLoop(system.gatewayUrl, half, SECONDS);
-    const openBacklog = await pendingOrders();
-    const openCompletedPerS = round(((await finalOrders()) - finalBeforeOpen) / SECONDS);
-    await waitForDrain(pendingOrders);
-    const { rows: sagas } = await db.query<{ ms: number }>(
-      `SELECT extract(epoch FROM max(t.at) FILTER (WHERE t.step IN ('confirmed','cancelled'))
-                                - min(t.at) FILTER (WHERE t.step = 'placed')) * 1000 AS ms
-         FROM orders.order_timeline t JOIN orders.orders o ON o.id = t.order_id
-        WHERE o.created_at >= $1 GROUP BY t.order_id`,
-      [since],
-    );
-    const { rows: relay } = await db.query<{ ms: number }>(
-      `SELECT extract(epoch FROM published_at - created_at) * 1000 AS ms FROM (
-         SELECT created_at, published_at FROM orders.outbox WHERE created_at >= $1
-         UNION ALL SELECT created_at, published_at FROM inventory.outbox WHERE created_at >= $1
-         UNION ALL SELECT created_at, published_at FROM payments.outbox WHERE created_at >= $1
-         UNION ALL SELECT created_at, published_at FROM notifications.outbox WHERE created_at >= $1) r
-        WHERE published_at IS NOT NULL`,
-      [since],
-    );
-    const atHalf = {
-      ratePerS: half,
-      postP50: round(percentile(open.latencies, 50)),
-      postP99: round(percentile(open.latencies, 99)),
-      placedToFinalP50: round(
-        percentile(
-          sagas.map((r) => Number(r.ms)),
-          50,
-        ),
-      ),
-      placedToFinalP99: round(
-        percentile(
-          sagas.map((r) => Number(r.ms)),
-          99,
-        ),
-      ),
-      relayLagP50: round(
-        percentile(
-          relay.map((r) => Number(r.ms)),
-          50,
-        ),
-      ),
-      relayLagP99: round(
-        percentile(
-          relay.map((r) => Number(r.ms)),
-          99,
-        ),
-      ),
-      failed: open.failed,
-      completedPerS: openCompletedPerS,
-      backlogAtEnd: openBacklog,
-    };
+    const atHalf = await latenciesAt(half);
+    const atHalfSustained = await latenciesAt(Math.max(1, Math.floor(sustained / 2)));
+    const latencyLine = (l: typeof atHalf) =>
+      `${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}; POST p50 ${l.postP50} / p99 ${l.postP99} ms; placed-to-final p50 ${l.placedToFinalP50} / p99 ${l.placedToFinalP99} ms; relay lag p50 ${l.relayLagP50} / p99 ${l.relayLagP99} ms; consumer lag p50 ${l.consumerLagP50} / p99 ${l.consumerLagP99} ms`;
 
     const ratios = {
       acceptedOfCeiling: round((best / ceil.orderOutboxTps) * 100, 2),
@@ -402,10 +415,8 @@ async function main() {
       ]),
       ["max accepted orders/s", `${best} (${ratios.acceptedOfCeiling} % of the ceiling; target >= 25 %)`],
       ["sustained completed sagas/s", `${sustained} (${ratios.sustainedOfCeiling} % of the ceiling; target >= 8 %)`],
-      [
-        `at half the maximum (${half}/s, open loop)`,
-        `${atHalf.completedPerS} completed/s, backlog ${atHalf.backlogAtEnd}; POST p50 ${atHalf.postP50} / p99 ${atHalf.postP99} ms; placed-to-final p50 ${atHalf.placedToFinalP50} / p99 ${atHalf.placedToFinalP99} ms; relay lag p50 ${atHalf.relayLagP50} / p99 ${atHalf.relayLagP99} ms`,
-      ],
+      [`at half the maximum (${half}/s, open loop)`, latencyLine(atHalf)],
+      [`at half the sustained rate (${atHalfSustained.ratePerS}/s)`, latencyLine(atHalfSustained)],
       ["Postgres commits per completed saga", String(profile.commitsPerSaga)],
       [
         "CPU ms per accepted order",
@@ -429,6 +440,7 @@ async function main() {
         maxAcceptedPerS: best,
         sustainedCompletedPerS: sustained,
         atHalf,
+        atHalfSustained,
         profile,
         idleRss,
         ratios,
