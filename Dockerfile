@@ -19,4 +19,4 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node
 # OpenTelemetry's loader hook must be registered before the service's modules load.
-CMD ["sh", "-c", "cd services/${SERVICE:?set SERVICE to order, inventory, payment, notification or gateway} && exec node --import @orderflow/telemetry/register dist/main.js"]
+CMD ["sh", "-c", "cd services/${SERVICE:?set SERVICE to a folder of services/ (a name of packages/system)} && exec node --import @orderflow/telemetry/register dist/main.js"]
