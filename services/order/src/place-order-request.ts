@@ -5,7 +5,14 @@
  */
 import { DEFAULT_PAYMENT_TOKEN, ORDER_LIMITS } from "@orderflow/contracts";
 import { InvalidArgumentError } from "./errors.js";
-import type { PlaceOrderInput } from "./place-order.js";
+
+/** A PlaceOrder request as the transport hands it over. */
+export interface PlaceOrderInput {
+  idempotencyKey: string;
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  paymentToken?: string;
+}
 
 export type ValidRequest = Required<PlaceOrderInput>;
 

@@ -13,14 +13,7 @@ import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
 import { IdempotencyConflictError } from "./errors.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency-key.js";
 import type { OrderView } from "./order-view.js";
-import { validatePlaceOrder } from "./place-order-request.js";
-
-export interface PlaceOrderInput {
-  idempotencyKey: string;
-  customerId: string;
-  items: { sku: string; quantity: number }[];
-  paymentToken?: string;
-}
+import { type PlaceOrderInput, validatePlaceOrder } from "./place-order-request.js";
 
 export interface PlaceOrderDeps {
   db: NodePgDatabase;
