@@ -8,27 +8,39 @@
  * Configured by the standard variables: OTEL_SERVICE_NAME,
  * OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_PROTOCOL
  * (http/protobuf by default, http/json), OTEL_BSP_SCHEDULE_DELAY,
- * OTEL_SDK_DISABLED=true to switch it off. Traces only by default:
- * OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER default to none here. A missing collector costs nothing
+ * OTEL_SDK_DISABLED=true to switch it off. Traces only (metrics are
+ * Prometheus', logs are stdout). A missing collector costs nothing
  * but dropped spans: export happens in the background, in batches, and its
  * failures are not the service's failures.
  */
 import { register } from "node:module";
 import { FastifyOtelInstrumentation } from "@fastify/otel";
+import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { PinoInstrumentation } from "@opentelemetry/instrumentation-pino";
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import { defaultResource, detectResources, envDetector } from "@opentelemetry/resources";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 if (process.env.OTEL_SDK_DISABLED !== "true") {
-  // Traces only, unless asked: metrics are Prometheus' (/metrics) and logs go to stdout. The SDK's
-  // defaults would also export every metric and every log line over OTLP (to nowhere, without a
-  // collector), at a cost paid on every request and every log line.
-  process.env.OTEL_METRICS_EXPORTER ??= "none";
-  process.env.OTEL_LOGS_EXPORTER ??= "none";
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
-  const sdk = new NodeSDK({
+  // Traces only: metrics are Prometheus' (/metrics) and logs go to stdout. So a tracer provider
+  // of its own rather than sdk-node's NodeSDK, which also loads (and by default runs) OTLP
+  // exporters of metrics and logs (~14 MB more memory per service) and by default runs them on
+  // every metric and log line.
+  const protocol = process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  const exporter = protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtoExporter();
+  const provider = new NodeTracerProvider({
+    resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+  // The global tracer provider, W3C trace context propagation, AsyncLocalStorage context.
+  provider.register();
+  registerInstrumentations({
     instrumentations: [
       new HttpInstrumentation({
         // Health probes and scrapes are noise in a trace view.
@@ -46,8 +58,7 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
       }),
     ],
   });
-  sdk.start();
-  const shutdown = () => sdk.shutdown().catch(() => {});
+  const shutdown = () => provider.shutdown().catch(() => {});
   process.once("beforeExit", shutdown);
   process.once("exit", () => void shutdown());
 }
