@@ -83,6 +83,23 @@ export function catalogueMismatches(): string[] {
       }
     }
   }
+  // Streams: one per publishing domain (proto/src/subjects.ts), each consumed subject in one of them.
+  const domains = SYSTEM.flatMap((s) => ("publishes" in s ? [s.publishes as string] : []));
+  for (const [name, subjects] of Object.entries(STREAMS)) {
+    if (name !== "DEAD_LETTERS" && !domains.includes(subjects.replace(".>", ""))) {
+      problems.push(`proto/src/subjects.ts: stream ${name} (${subjects}) is published by no service of the catalogue`);
+    }
+  }
+  for (const domain of domains) {
+    if (!Object.values(STREAMS).includes(`${domain}.>` as never)) {
+      problems.push(`proto/src/subjects.ts: no stream for the domain ${domain}`);
+    }
+  }
+  for (const c of SYSTEM.flatMap((s): { durable: string; subject: string }[] => [...s.consumes])) {
+    if (!domains.includes(c.subject.split(".")[0] as string)) {
+      problems.push(`packages/system/src/index.ts: ${c.durable} consumes ${c.subject}, which no service publishes`);
+    }
+  }
   return problems;
 }
 
