@@ -33,19 +33,16 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     f = await messagingFixture();
   });
   after(async () => f.close());
+  /** A relay that polls every two minutes: whatever it publishes sooner, a wake-up made it. */
+  const sleepyRelay = () =>
+    startOutboxRelay({ pool: f.pool, js: f.js, schema: "msgtest", logger: f.logger, pollIntervalMs: 120_000 });
   beforeEach(async () => {
     await f.jsm.streams.purge("ORDERS");
     await f.pool.query("DELETE FROM msgtest.outbox");
   });
 
   it("when a transaction of another process (here: drizzle's own) commits an outbox row, then its NOTIFY wakes the relay (no poll), which publishes it with Nats-Msg-Id = the row id", async () => {
-    const relay = startOutboxRelay({
-      pool: f.pool,
-      js: f.js,
-      schema: "msgtest",
-      logger: f.logger,
-      pollIntervalMs: 120_000,
-    });
+    const relay = sleepyRelay();
     try {
       await new Promise((r) => setTimeout(r, 300)); // let it LISTEN
       const [id] = await enqueue(f, 1, "wake");
@@ -61,13 +58,7 @@ describe("outbox relay (against Postgres and nats-server)", () => {
   });
 
   it("when this process's own transaction commits an outbox row, then its relay is woken by a call after COMMIT, with no NOTIFY", async () => {
-    const relay = startOutboxRelay({
-      pool: f.pool,
-      js: f.js,
-      schema: "msgtest",
-      logger: f.logger,
-      pollIntervalMs: 120_000,
-    });
+    const relay = sleepyRelay();
     const listener = await f.pool.connect();
     let notifications = 0;
     listener.on("notification", () => notifications++);
@@ -170,13 +161,7 @@ describe("outbox relay (against Postgres and nats-server)", () => {
   });
 
   it("when Postgres drops the relay's connections (as a restart does), then it reconnects, listens again and keeps relaying", async () => {
-    const relay = startOutboxRelay({
-      pool: f.pool,
-      js: f.js,
-      schema: "msgtest",
-      logger: f.logger,
-      pollIntervalMs: 120_000,
-    });
+    const relay = sleepyRelay();
     try {
       await new Promise((r) => setTimeout(r, 300));
       await f.pool.query(
