@@ -11,7 +11,7 @@
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { listDeadLetters, redriveDeadLetter } from "../packages/messaging/src/index.js";
-import { connectNats } from "../packages/process/src/index.js";
+import { connectAsOperator } from "./connect-as-operator.js";
 
 const usage = "usage: dlq list [--json] | dlq redrive <seq> | dlq redrive --all";
 
@@ -25,17 +25,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`redrive needs a sequence number or --all\n${usage}`);
     return 2;
   }
-  const url = process.env.NATS_URL || "nats://127.0.0.1:4222";
-  const nc = await connectNats({
-    url,
-    name: "dlq-cli",
-    waitForServer: false,
-    user: process.env.NATS_USER || undefined,
-    pass: process.env.NATS_PASSWORD || undefined,
-  }).catch((err: Error) => {
-    console.error(`dlq: cannot connect to NATS at ${url}: ${err.message}`);
-    return undefined;
-  });
+  const nc = await connectAsOperator("dlq");
   if (!nc) return 1;
   try {
     const jsm = await jetstreamManager(nc);

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { type ReplayRequest, type ReplaySummary, replaySubject } from "../packages/messaging/src/index.js";
-import { connectNats } from "../packages/process/src/index.js";
+import { connectAsOperator } from "./connect-as-operator.js";
 
 const usage =
   "usage: replay --consumer <durable> (--since <ISO time> [--until <ISO time>] | --from-seq <n> [--to-seq <n>]) " +
@@ -72,17 +72,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const url = process.env.NATS_URL || "nats://127.0.0.1:4222";
-  const nc = await connectNats({
-    url,
-    name: "replay-cli",
-    waitForServer: false,
-    user: process.env.NATS_USER || undefined,
-    pass: process.env.NATS_PASSWORD || undefined,
-  }).catch((err: Error) => {
-    console.error(`replay: cannot connect to NATS at ${url}: ${err.message}`);
-    return undefined;
-  });
+  const nc = await connectAsOperator("replay");
   if (!nc) return 1;
   try {
     const reply = await nc
