@@ -40,7 +40,8 @@ export function outboxTable(schema: PgSchema) {
       subject: text("subject").notNull(),
       payload: bytea("payload").notNull(),
       headers: jsonb("headers").$type<OutboxHeaders>().notNull(),
-      createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+      /** When the row was written (clock_timestamp(), not the transaction's start). */
+      createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
       publishedAt: timestamp("published_at", { withTimezone: true }),
       attempts: integer("attempts").notNull().default(0),
       lastError: text("last_error"),
