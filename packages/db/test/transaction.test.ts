@@ -77,6 +77,16 @@ describe("transaction (against Postgres)", () => {
         false,
         "drizzle's own transaction has no hooks: the caller must use another way",
       );
+      assert.equal(
+        await transaction(db, async (tx) => {
+          afterCommit(tx, () => {
+            throw new Error("a hook's bug");
+          });
+          return "committed";
+        }),
+        "committed",
+        "a hook that throws does not turn a committed transaction into a failure",
+      );
       await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(ran, ["committed, rows seen by another connection: 1"]);
     } finally {

@@ -12,7 +12,7 @@
  *   counted (consumer-failures.ts), and at maxDeliver the message is poison;
  * - the database being away is not the message's fault: a connection-class
  *   error naks with a delay, is NOT counted, and the outcome is `unavailable`
- *   (the pull loop then pauses its intake until the database answers);
+ *   (onDatabaseAway: the pull loop pauses its intake until the database answers);
  * - a poison message (undecodable, a PermanentError, or failing maxDeliver
  *   times) goes to the dead letters (dead-letters.ts) and is terminated, so
  *   the others keep flowing;
@@ -74,6 +74,8 @@ export interface DeliveryOptions<S extends DescMessage> {
   /** Delay before redelivery when the database is unreachable (default 1 s). */
   outageRetryDelayMs?: number;
   observer?: ConsumerObserver;
+  /** Told when a delivery found the database unreachable (the pull loop pauses its intake). */
+  onDatabaseAway?: (reason: string) => void;
   /**
    * UNSAFE (the lost-order incident): commit the inbox record in its own
    * transaction before the work instead of with it.
@@ -135,10 +137,10 @@ export function deliveryOf<S extends DescMessage>(options: DeliveryOptions<S>): 
     }
   }
 
-  /** The database is unreachable: hand the message back, not counted. */
+  /** The database is unreachable: hand the message back, not counted, and say so. */
   function databaseAway(msg: JsMsg, reason: string): Outcome {
     msg.nak(outageRetryDelayMs);
-    log.warn({ err: reason }, "database unreachable: not counted as a failure");
+    options.onDatabaseAway?.(reason);
     return "unavailable";
   }
 

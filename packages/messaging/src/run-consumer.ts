@@ -28,7 +28,13 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   const { js, db, spec } = options;
   const log = options.logger.child({ consumer: spec.durable });
   const concurrency = options.concurrency ?? 1;
-  const deliver = deliveryOf(options);
+  const deliver = deliveryOf({
+    ...options,
+    onDatabaseAway: (reason) => {
+      pauseUntilTheDatabaseAnswers(reason);
+      options.onDatabaseAway?.(reason);
+    },
+  });
   const consumer = await js.consumers.get(streamOf(spec.subject), spec.durable);
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
@@ -39,9 +45,9 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
    * A delivery found the database unreachable: stop pulling until it answers
    * (the messages in flight meet the same), so no delivery is burnt on an outage.
    */
-  function pauseUntilTheDatabaseAnswers() {
+  function pauseUntilTheDatabaseAnswers(reason: string) {
     if (outage) return;
-    log.warn("database unreachable: pausing intake until it answers");
+    log.warn({ err: reason }, "database unreachable: not counted as a failure; pausing intake until it answers");
     outage = (async () => {
       for (let attempt = 1; !stopped; attempt++) {
         await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 5000 }));
@@ -77,9 +83,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
             msg.nak(); // stopping: hand it back at once for another instance
             continue;
           }
-          const work = deliver(msg)
-            .then((outcome) => outcome === "unavailable" && pauseUntilTheDatabaseAnswers())
-            .catch((err) => log.error({ err }, "message processing crashed"));
+          const work = deliver(msg).catch((err) => log.error({ err }, "message processing crashed"));
           inFlight.add(work);
           void work.finally(() => inFlight.delete(work));
         }

@@ -80,23 +80,33 @@ describe("one delivery's decision (against Postgres and nats-server)", () => {
   });
 
   it("when the handler fails with the database up, then the failure is counted and the message naked; at maxDeliver it is dead-lettered", async () => {
-    const d = await setUp(async () => {
-      throw new Error("bug");
-    });
+    const told: string[] = [];
+    const d = await setUp(
+      async () => {
+        throw new Error("bug");
+      },
+      { onDatabaseAway: (reason) => told.push(reason) },
+    );
     const id = randomUUID();
     assert.equal(await d.next(id), "retry");
     assert.equal(await failureCount(id), 1);
     assert.equal(await d.next(id), "dead-lettered", "the second failure of the same event reaches maxDeliver (2)");
     assert.equal(await failureCount(id), 0, "the count is cleared once dead-lettered");
+    assert.deepEqual(told, [], "a bug is not an outage: intake goes on");
   });
 
-  it("when the handler fails with a connection-class error, then it is unavailable: naked, not counted", async () => {
-    const d = await setUp(async () => {
-      throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
-    });
+  it("when the handler fails with a connection-class error, then it is unavailable: naked, not counted, and the loop is told", async () => {
+    const told: string[] = [];
+    const d = await setUp(
+      async () => {
+        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+      },
+      { onDatabaseAway: (reason) => told.push(reason) },
+    );
     const id = randomUUID();
     assert.equal(await d.next(id), "unavailable");
     assert.equal(await failureCount(id), 0);
+    assert.deepEqual(told, ["Error: connect ECONNREFUSED 127.0.0.1:5432"], "the pull loop pauses on this");
   });
 
   it("when the message is undecodable or the handler says it is permanent, then it is dead-lettered at the first attempt", async () => {
