@@ -153,7 +153,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               + (SELECT count(*) FROM payments.outbox WHERE published_at IS NULL)
               + (SELECT count(*) FROM notifications.outbox WHERE published_at IS NULL) AS n`,
       );
-      return Number(left[0]?.n) === 0 && Number(outboxes[0]?.n) === 0;
+      // Inventory settles each final order's reservation on its own consumer (it can lag the
+      // notification after a broker fault): drained means nothing is still held.
+      const { rows: held } = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM inventory.reservations WHERE status = 'reserved'",
+      );
+      return Number(left[0]?.n) === 0 && Number(outboxes[0]?.n) === 0 && Number(held[0]?.n) === 0;
     };
     const drainDeadline = Date.now() + (options.drainBudgetMs ?? 180_000);
     while (Date.now() < drainDeadline && !(await drained().catch(() => false))) await sleep(500);
