@@ -126,9 +126,16 @@ export const messagingSettings = {
   },
   concurrency: {
     env: "CONSUMER_CONCURRENCY",
-    description: "messages each consumer processes at once",
+    description: "batches each consumer processes at once, each in its own transaction",
     default: 4,
     parse: parse.integer(1, 256),
+  },
+  batchSize: {
+    env: "CONSUMER_BATCH_SIZE",
+    description:
+      "messages one consumer transaction takes at most (what its pull has buffered; 1: one message per transaction)",
+    default: 32,
+    parse: parse.integer(1, 1000),
   },
   outboxBatchSize: {
     env: "OUTBOX_BATCH_SIZE",

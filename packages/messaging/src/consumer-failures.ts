@@ -13,7 +13,7 @@
  */
 
 import type { Tx } from "@orderflow/db";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { PgSchema } from "drizzle-orm/pg-core";
 import { integer, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
@@ -53,4 +53,9 @@ export async function recordFailure(
 /** Forgets the event's failures (it was handled, or dead-lettered). */
 export async function clearFailures(db: Tx, table: ConsumerFailuresTable, eventId: string, consumer: string) {
   await db.delete(table).where(and(eq(table.eventId, eventId), eq(table.consumer, consumer)));
+}
+
+/** Forgets the failures of several events of one consumer (a batch that handled them), in one statement. */
+export async function clearFailuresOf(db: Tx, table: ConsumerFailuresTable, consumer: string, eventIds: string[]) {
+  await db.delete(table).where(and(eq(table.consumer, consumer), inArray(table.eventId, eventIds)));
 }

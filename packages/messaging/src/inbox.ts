@@ -40,3 +40,18 @@ export async function recordInInbox(
   const inserted = await tx.insert(table).values(entry).onConflictDoNothing().returning({ eventId: table.eventId });
   return inserted.length === 1;
 }
+
+/**
+ * Records a batch's events for the consumer in ONE statement; returns the ids
+ * that were new (the others were recorded before: duplicates).
+ */
+export async function recordBatchInInbox(
+  tx: Tx,
+  table: InboxTable,
+  consumer: string,
+  entries: { eventId: string; subject: string }[],
+): Promise<Set<string>> {
+  const unique = [...new Map(entries.map((e) => [e.eventId, { ...e, consumer }])).values()];
+  const inserted = await tx.insert(table).values(unique).onConflictDoNothing().returning({ eventId: table.eventId });
+  return new Set(inserted.map((r) => r.eventId));
+}

@@ -1,3 +1,4 @@
+export * from "./batch-delivery.js";
 export * from "./consumer-failures.js";
 export * from "./dead-letters.js";
 export * from "./delivery.js";

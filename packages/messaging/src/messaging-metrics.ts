@@ -46,6 +46,13 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
     labelNames: ["consumer"],
     registers,
   });
+  const batchSize = new Histogram({
+    name: "consumer_batch_size",
+    help: "Messages a consumer handled in one transaction (a batch), by consumer",
+    labelNames: ["consumer"],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers,
+  });
   const handlerErrors = new Counter({
     name: "consumer_handler_errors_total",
     help: "Deliveries whose handler failed (retried or dead-lettered)",
@@ -63,6 +70,7 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
     redeliveries.inc({ consumer }, 0);
     deadLettered.inc({ consumer }, 0);
     handlerErrors.inc({ consumer }, 0);
+    batchSize.zero({ consumer });
   }
 
   // Read from the server on each scrape: what it still holds for the consumer.
@@ -136,5 +144,9 @@ export function createMessagingMetrics({ registry, jsm, consumers, pool, outboxS
       if (outcome === "retry" || outcome === "dead-lettered") handlerErrors.inc({ consumer });
     },
   };
-  return { observer, onPublished: (n: number) => published.inc(n) };
+  return {
+    observer,
+    onPublished: (n: number) => published.inc(n),
+    onBatch: ({ consumer, size }: { consumer: string; size: number }) => batchSize.observe({ consumer }, size),
+  };
 }

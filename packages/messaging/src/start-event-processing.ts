@@ -13,6 +13,7 @@ import type { Logger } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
 import type { Registry } from "prom-client";
+import type { BatchPolicy } from "./batch-delivery.js";
 import type { Handler } from "./delivery.js";
 import { createMessagingMetrics } from "./messaging-metrics.js";
 import { messagingTables } from "./messaging-tables.js";
@@ -29,6 +30,8 @@ export interface Subscription<S extends DescMessage = DescMessage> {
   handler: Handler<S>;
   /** Whether a replay may reprocess its events, and how (replay.ts). Every handler says. */
   replay: ReplayPolicy<S>;
+  /** How several of its events share one transaction without deadlocks (batch-delivery.ts). */
+  batch?: BatchPolicy<S>;
 }
 
 /** Keeps a subscription's handler typed by its schema. */
@@ -49,7 +52,7 @@ export interface EventProcessingOptions {
   /** This service's schema: its outbox, inbox and failure counts live there (messaging-tables.ts). */
   schema: string;
   subscriptions: Subscription[];
-  consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number };
+  consumer: { ackWaitMs: number; maxDeliver: number; maxAckPending: number; concurrency: number; batchSize: number };
   outboxPollMs: number;
   outboxBatchSize?: number;
   /** How long the domain streams keep events (max_age): the reach of a replay. */
@@ -98,7 +101,10 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
         handler: sub.handler,
         logger,
         concurrency: options.consumer.concurrency,
+        batchSize: options.consumer.batchSize,
+        batch: sub.batch,
         observer: metrics.observer,
+        onBatch: options.unsafe?.disableTelemetry ? undefined : metrics.onBatch,
         inboxOutsideTransaction: options.unsafe?.inboxOutsideTransaction,
         disableInProgressAcks: options.unsafe?.disableInProgressAcks,
         disableTelemetry: options.unsafe?.disableTelemetry,

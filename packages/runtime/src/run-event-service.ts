@@ -21,6 +21,7 @@ export interface EventServiceOptions {
     maxDeliver: number;
     maxAckPending: number;
     concurrency: number;
+    batchSize: number;
     outboxPollMs: number;
     outboxBatchSize: number;
     streamMaxAgeHours: number;

@@ -17,6 +17,17 @@ export interface ReserveStockHooks {
   afterFirstWrite?: () => void;
 }
 
+/**
+ * A batch of placed orders: every SKU they name, locked in SKU order before the
+ * first is reserved, so that two batches (whose orders name the same SKUs in
+ * any order) never deadlock.
+ */
+export async function lockStockOfOrders(tx: Tx, orders: OrderPlaced[]): Promise<void> {
+  const skus = [...new Set(orders.flatMap((o) => o.items.map((i) => i.sku)))].sort();
+  if (skus.length)
+    await tx.select({ sku: stock.sku }).from(stock).where(inArray(stock.sku, skus)).orderBy(stock.sku).for("update");
+}
+
 export async function reserveStock(tx: Tx, order: OrderPlaced, hooks: ReserveStockHooks = {}): Promise<void> {
   const lines = [...order.items].sort((a, b) => a.sku.localeCompare(b.sku));
   const rows = await tx

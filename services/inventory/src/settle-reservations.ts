@@ -8,8 +8,21 @@
 import { EVENTS } from "@orderflow/contracts";
 import type { Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { messaging, reservations, stock } from "./db/schema.js";
+
+/**
+ * A batch of settled orders: the stock rows their reservations hold, locked in
+ * SKU order before the first is settled, so that two batches never deadlock.
+ */
+export async function lockStockOfOrders(tx: Tx, orderIds: string[]): Promise<void> {
+  if (!orderIds.length) return;
+  const held = tx
+    .selectDistinct({ sku: reservations.sku })
+    .from(reservations)
+    .where(and(inArray(reservations.orderId, orderIds), eq(reservations.status, "reserved")));
+  await tx.select({ sku: stock.sku }).from(stock).where(inArray(stock.sku, held)).orderBy(stock.sku).for("update");
+}
 
 async function settleReservations(tx: Tx, orderId: string, to: "released" | "committed"): Promise<number> {
   const held = await tx

@@ -6,8 +6,8 @@
 import { EVENTS, OrderCancelledSchema, OrderConfirmedSchema, OrderPlacedSchema } from "@orderflow/contracts";
 import { type Subscription, subscribe } from "@orderflow/messaging";
 import type { InventoryConfig } from "./config.js";
-import { reserveStock } from "./reserve-stock.js";
-import { commitStock, releaseStock } from "./settle-reservations.js";
+import { lockStockOfOrders as lockStockOfPlacedOrders, reserveStock } from "./reserve-stock.js";
+import { commitStock, lockStockOfOrders, releaseStock } from "./settle-reservations.js";
 
 export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subscription[] {
   return [
@@ -32,6 +32,8 @@ export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subsc
             : undefined,
         });
       },
+      // Every SKU the batch touches, locked in SKU order before any order is reserved.
+      batch: { lockBatch: lockStockOfPlacedOrders },
       replay: {
         replayable: false,
         why: "it reserves stock and announces the result: run again, it would hold the stock twice and start a second payment",
@@ -42,6 +44,13 @@ export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subsc
       subject: EVENTS.orderCancelled.subject,
       schema: OrderCancelledSchema,
       handler: ({ tx, event }) => releaseStock(tx, event.orderId),
+      batch: {
+        lockBatch: (tx, events) =>
+          lockStockOfOrders(
+            tx,
+            events.map((e) => e.orderId),
+          ),
+      },
       replay: {
         replayable: true,
         how: "the handler itself: it releases only reservations still held, so a replay changes nothing already right",
@@ -52,6 +61,13 @@ export function inventorySubscriptions(faults: InventoryConfig["faults"]): Subsc
       subject: EVENTS.orderConfirmed.subject,
       schema: OrderConfirmedSchema,
       handler: ({ tx, event }) => commitStock(tx, event.orderId),
+      batch: {
+        lockBatch: (tx, events) =>
+          lockStockOfOrders(
+            tx,
+            events.map((e) => e.orderId),
+          ),
+      },
       replay: {
         replayable: true,
         how: "the handler itself: it settles only reservations still held, so a replay changes nothing already right",

@@ -15,7 +15,7 @@ import { migrateServiceSchema } from "@orderflow/messaging";
 import { connectNats } from "@orderflow/process";
 import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/testing";
 import { INVENTORY } from "../src/app.js";
-import { reserveStock } from "../src/reserve-stock.js";
+import { lockStockOfOrders, reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";
 import { commitStock, releaseStock } from "../src/settle-reservations.js";
 import { serveStockQueries } from "../src/stock-queries.js";
@@ -130,5 +130,74 @@ describe("inventory (against Postgres)", () => {
       await nc.close();
       await nats.stop();
     }
+  });
+});
+
+/**
+ * Two batches of placed orders whose SKUs come in opposite orders, run at once
+ * as the batch delivery runs them (one transaction each). Each transaction
+ * reserves its first order, then waits (up to a bound) for the other to have
+ * done the same, so the locks interleave whenever they can.
+ */
+describe("inventory batches (against Postgres)", () => {
+  let t: ComponentDatabase;
+  before(async () => {
+    t = await componentDatabase("inventory", (pool) => migrateServiceSchema(pool, INVENTORY));
+    await seedCatalogue(t.db);
+  });
+  after(() => t?.close());
+
+  const placed = (sku: string) =>
+    create(OrderPlacedSchema, {
+      orderId: randomUUID(),
+      customerId: "c-1",
+      items: [{ sku, quantity: 1 }],
+      paymentToken: "tok_visa",
+    });
+  const totals = async () =>
+    (
+      await t.rows("SELECT sum(available + reserved)::int AS held, sum(reserved)::int AS reserved FROM inventory.stock")
+    )[0];
+
+  async function twoBatchesAtOnce(lockFirst: boolean) {
+    let arrived = 0;
+    const barrier = async () => {
+      arrived++;
+      for (let i = 0; i < 50 && arrived < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const batch = (orders: ReturnType<typeof placed>[]) =>
+      transaction(t.db, async (tx) => {
+        if (lockFirst) await lockStockOfOrders(tx, orders);
+        const [first, second] = orders as [ReturnType<typeof placed>, ReturnType<typeof placed>];
+        await reserveStock(tx, first);
+        await barrier();
+        await reserveStock(tx, second);
+      });
+    return Promise.allSettled([
+      batch([placed("KB-001"), placed("MS-001")]),
+      batch([placed("MS-001"), placed("KB-001")]),
+    ]);
+  }
+
+  it("when two batches lock their SKUs one order at a time (the control), then Postgres finds them deadlocked", async () => {
+    const results = await twoBatchesAtOnce(false);
+    // drizzle wraps the driver's error: the SQLSTATE is on its cause.
+    type PgError = { code?: string; cause?: { code?: string } };
+    const codes = results.map((r) =>
+      r.status === "rejected" ? ((r.reason as PgError).cause?.code ?? (r.reason as PgError).code) : "ok",
+    );
+    assert.ok(codes.includes("40P01"), `a deadlock: ${codes.join(", ")}`);
+  });
+
+  it("when each batch locks every SKU it touches first, in SKU order, then both commit and stock is conserved", async () => {
+    const before = await totals();
+    const results = await twoBatchesAtOnce(true);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "fulfilled"],
+    );
+    const after = await totals();
+    assert.equal(after.held, before.held, "available + reserved unchanged");
+    assert.equal(after.reserved, before.reserved + 4, "four lines reserved");
   });
 });

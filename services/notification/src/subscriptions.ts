@@ -9,6 +9,13 @@ const NEVER_TWICE = {
   why: "it sends the customer a message: a notification must never be sent twice",
 } as const;
 
+/**
+ * The provider is called inside the transaction and has no idempotency key: in
+ * a batch that failed and was retried one by one, the good messages' customers
+ * would be told twice. So one message per transaction.
+ */
+const ONE_AT_A_TIME = { maxSize: 1 } as const;
+
 export function notificationSubscriptions(sender: NotificationSender): Subscription[] {
   return [
     subscribe({
@@ -19,6 +26,7 @@ export function notificationSubscriptions(sender: NotificationSender): Subscript
         const detail = `total ${(Number(event.totalCents) / 100).toFixed(2)}`;
         return sendNotification(tx, { ...event, kind: "order_confirmed", detail }, sender);
       },
+      batch: ONE_AT_A_TIME,
       replay: NEVER_TWICE,
     }),
     subscribe({
@@ -27,6 +35,7 @@ export function notificationSubscriptions(sender: NotificationSender): Subscript
       schema: OrderCancelledSchema,
       handler: ({ tx, event }) =>
         sendNotification(tx, { ...event, kind: "order_cancelled", detail: event.reason }, sender),
+      batch: ONE_AT_A_TIME,
       replay: NEVER_TWICE,
     }),
   ];

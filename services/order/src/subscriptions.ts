@@ -23,6 +23,9 @@ import {
   repriceFromStockReserved,
 } from "./order-saga.js";
 
+/** Every handler locks its order's row: a batch takes them in order-id order, so two batches never deadlock. */
+const BY_ORDER = { orderKey: (event: { orderId: string }) => event.orderId };
+
 /** The saga's results are recorded once each: running one again changes nothing, and records one that was lost. */
 const RECORDED_ONCE = {
   replayable: true,
@@ -45,6 +48,7 @@ export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[
               })
             : event,
         ),
+      batch: BY_ORDER,
       replay: {
         replayable: true,
         how: "recompute the lines' unit prices and the total from the event and overwrite them; status, timeline and events untouched",
@@ -56,6 +60,7 @@ export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[
       subject: EVENTS.stockRejected.subject,
       schema: StockRejectedSchema,
       handler: ({ tx, event }) => rejectForStock(tx, event.orderId, event.reason),
+      batch: BY_ORDER,
       replay: RECORDED_ONCE,
     }),
     subscribe({
@@ -63,6 +68,7 @@ export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[
       subject: EVENTS.paymentSucceeded.subject,
       schema: PaymentSucceededSchema,
       handler: ({ tx, event }) => confirmPaid(tx, event),
+      batch: BY_ORDER,
       replay: RECORDED_ONCE,
     }),
     subscribe({
@@ -70,6 +76,7 @@ export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[
       subject: EVENTS.paymentFailed.subject,
       schema: PaymentFailedSchema,
       handler: ({ tx, event }) => cancelUnpaid(tx, event.orderId, event.reason),
+      batch: BY_ORDER,
       replay: RECORDED_ONCE,
     }),
     subscribe({
@@ -77,6 +84,7 @@ export function orderSubscriptions(faults: OrderConfig["faults"]): Subscription[
       subject: EVENTS.notificationSent.subject,
       schema: NotificationSentSchema,
       handler: ({ tx, event }) => recordNotified(tx, event.orderId, event.kind),
+      batch: BY_ORDER,
       replay: {
         replayable: false,
         why: "it appends the 'notified' step to the timeline: run again, it would append it twice",

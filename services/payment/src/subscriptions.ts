@@ -11,6 +11,7 @@ export function paymentSubscriptions(provider: PaymentProvider, options: ChargeO
       subject: EVENTS.stockReserved.subject,
       schema: StockReservedSchema,
       handler: ({ tx, event }) => chargePayment(tx, event, provider, options),
+      batch: { orderKey: (event) => event.orderId },
       replay: {
         replayable: false,
         why: "it charges the customer's card: a charge must never happen twice (a wrong charge is corrected by a refund, not a replay)",
