@@ -73,3 +73,9 @@ export const DEAD_LETTER_HEADERS = {
 
 /** The correlation id on HTTP (the gateway) and in gRPC metadata (keys are lowercase). */
 export const CORRELATION_METADATA_KEY = "x-correlation-id";
+
+/**
+ * gRPC trailing metadata of a RESOURCE_EXHAUSTED answer: seconds the caller
+ * should wait before asking again (the gateway's Retry-After).
+ */
+export const RETRY_AFTER_METADATA_KEY = "retry-after";

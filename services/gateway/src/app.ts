@@ -17,6 +17,8 @@ export interface GatewayDeps {
   orders: OrderClient;
   inventory: InventoryClient;
   bodyLimitBytes: number;
+  /** PlaceOrder calls waiting on the order service at most (routes/orders.ts); unbounded when absent. */
+  maxInFlightPlacements?: number;
   /** Requests per client and window on /api routes; unlimited when absent. */
   rateLimit?: { max: number; windowMs: number };
   registry?: Registry;
@@ -80,7 +82,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     app.register(rateLimit, { max: deps.rateLimit.max, timeWindow: deps.rateLimit.windowMs });
   }
   app.register(async (api) => {
-    orderRoutes(api, deps.orders);
+    orderRoutes(api, deps.orders, { maxInFlightPlacements: deps.maxInFlightPlacements });
     inventoryRoutes(api, deps.inventory);
   });
   return app;

@@ -55,6 +55,13 @@ export const gatewaySettings = {
     default: 60_000,
     parse: parse.integer(100, 3_600_000),
   },
+  maxInFlightPlacements: {
+    env: "GATEWAY_MAX_IN_FLIGHT_PLACEMENTS",
+    description:
+      "POST /api/v1/orders calls waiting on the order service at most; one more gets 503 with Retry-After at once instead of queueing until its deadline",
+    default: 256,
+    parse: parse.integer(1, 100_000),
+  },
   bodyLimitBytes: {
     env: "BODY_LIMIT_BYTES",
     description: "largest request body accepted; larger ones get 413",

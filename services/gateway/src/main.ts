@@ -26,6 +26,7 @@ const app = buildApp({
   orders,
   inventory,
   bodyLimitBytes: config.bodyLimitBytes,
+  maxInFlightPlacements: config.maxInFlightPlacements,
   rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs },
   registry,
   // Ready when it can do its work: an order service reachable, NATS connected.

@@ -3,7 +3,7 @@
  * problems name every offending field (`errors[].field`, e.g. `items[0].quantity`).
  */
 import * as grpc from "@grpc/grpc-js";
-import { isGrpcError, readFieldViolations } from "@orderflow/contracts";
+import { isGrpcError, RETRY_AFTER_METADATA_KEY, readFieldViolations } from "@orderflow/contracts";
 import { currentCorrelation, type Logger } from "@orderflow/logging";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { InventoryQueryError } from "./inventory-client.js";
@@ -44,7 +44,12 @@ export const GRPC_TO_HTTP: Partial<Record<grpc.status, { status: number; type: s
     type: "/problems/idempotency-key-reused",
     title: "Idempotency key already used with a different request",
   },
-  [grpc.status.RESOURCE_EXHAUSTED]: { status: 429, type: "/problems/too-many-requests", title: "Too many requests" },
+  // Admission control: the system is behind and refused the order before any work.
+  [grpc.status.RESOURCE_EXHAUSTED]: {
+    status: 503,
+    type: "/problems/system-busy",
+    title: "The system is behind and placed nothing; retry after Retry-After seconds with the same Idempotency-Key",
+  },
   [grpc.status.UNAVAILABLE]: {
     status: 503,
     type: "/problems/order-service-unavailable",
@@ -56,6 +61,12 @@ export const GRPC_TO_HTTP: Partial<Record<grpc.status, { status: number; type: s
     title: "Order service did not answer in time; retry with the same Idempotency-Key",
   },
 };
+
+/** Seconds to wait as the order service said (admission control), or 1. */
+function retryAfterOf(metadata: grpc.Metadata | undefined): string {
+  const said = Number(metadata?.get(RETRY_AFTER_METADATA_KEY)[0]?.toString());
+  return Number.isInteger(said) && said > 0 ? String(said) : "1";
+}
 
 /** Turns an Ajv error into the name of the field it is about. */
 function fieldOf(error: Record<string, unknown>, context: string | undefined): string {
@@ -121,7 +132,7 @@ export function errorHandler(logger: Logger) {
     if (isGrpcError(grpcError)) {
       const mapped = GRPC_TO_HTTP[grpcError.code as grpc.status];
       if (mapped) {
-        if (mapped.status >= 500) reply.header("Retry-After", "1");
+        if (mapped.status >= 500) reply.header("Retry-After", retryAfterOf(grpcError.metadata));
         if (mapped.status >= 500) request.log.warn({ code: grpc.status[grpcError.code] }, "order service call failed");
         // google.rpc.BadRequest field paths are the proto's (snake_case); problem+json names JSON fields.
         const errors = readFieldViolations(grpcError.metadata).map((v) => ({

@@ -59,6 +59,53 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       payload: typeof payload === "string" ? payload : JSON.stringify(payload),
     });
 
+  it("when more placements wait on the order service than the edge allows, then the next is refused at once with 503 and Retry-After, and places nothing", async () => {
+    // The order service answers the first placement only when the test says so.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = () => {};
+    const reached = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const slow: OrderClient = {
+      ...orders,
+      placeOrder: async (request) => {
+        arrived();
+        await held;
+        return orders.placeOrder(request);
+      },
+    };
+    const logger = createLogger({ service: "gateway", level: "silent" });
+    const edge = buildApp({ logger, orders: slow, inventory, bodyLimitBytes: 65_536, maxInFlightPlacements: 1 });
+    try {
+      const postTo = (key: string) =>
+        edge.inject({
+          method: "POST",
+          url: "/api/v1/orders",
+          headers: { "content-type": "application/json", "idempotency-key": key },
+          payload: JSON.stringify(body("cust-busy")),
+        });
+      const first = postTo("busy-first");
+      await reached; // the first is waiting on the order service
+      const refused = await postTo("busy-second");
+      assert.equal(refused.statusCode, 503);
+      assert.equal(refused.headers["retry-after"], "1");
+      assert.equal(refused.headers["content-type"], "application/problem+json; charset=utf-8");
+      assert.equal(refused.json().type, "/problems/system-busy");
+      release();
+      assert.equal((await first).statusCode, 201);
+      // Nothing was placed under the refused key: the same key now places a new order.
+      const again = await postTo("busy-second");
+      assert.equal(again.statusCode, 201);
+      assert.equal(again.headers["idempotent-replayed"], "false");
+    } finally {
+      release();
+      await edge.close();
+    }
+  });
+
   it("when an order is posted with a key, then 201 with the order and its Location", async () => {
     const res = await post(body(), { "idempotency-key": "key-201", "x-correlation-id": "corr-201" });
     assert.equal(res.statusCode, 201);

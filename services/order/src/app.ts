@@ -6,6 +6,7 @@ import { buildOpsServer, type OpsServer } from "@orderflow/observability";
 import type { BootOptions, EventApp } from "@orderflow/runtime";
 import { sql } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import type { Admission } from "./admission.js";
 import type { OrderConfig } from "./config.js";
 import { addHealthAndReflection, type GrpcHealth } from "./grpc-health-and-reflection.js";
 import { orderServiceHandlers } from "./grpc-server.js";
@@ -19,6 +20,8 @@ export interface OrderAppDeps {
   config: Pick<OrderConfig, "stalledAfterMs" | "faults">;
   /** Readiness checks besides Postgres (NATS). */
   readinessChecks?: Record<string, () => Promise<unknown>>;
+  /** Admission control (admission.ts): refuses new orders while the system is behind. */
+  admission?: Admission;
 }
 
 export const ORDER = {
@@ -52,6 +55,7 @@ export function buildApp(deps: OrderAppDeps): OrderApp {
     stopIntake: [
       ["gRPC health: NOT_SERVING", () => health.stop()],
       ["stop gRPC intake", () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()))],
+      ["stop admission control", async () => deps.admission?.stop()],
     ],
   };
 }

@@ -16,6 +16,19 @@ export const orderSettings = {
     default: 30_000,
     parse: parse.integer(1),
   },
+  admissionMaxPending: {
+    env: "ADMISSION_MAX_PENDING_ORDERS",
+    description:
+      "admission control: at this many pending orders, PlaceOrder refuses new ones (RESOURCE_EXHAUSTED; the gateway answers 503 with Retry-After); size it as completion rate x the longest an accepted order should wait (Little's law); 0: off",
+    default: 600,
+    parse: parse.integer(0, 10_000_000),
+  },
+  admissionRefreshMs: {
+    env: "ADMISSION_REFRESH_MS",
+    description: "how often admission control counts the pending orders",
+    default: 200,
+    parse: parse.integer(10, 60_000),
+  },
 } as const;
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env) => loadServiceConfig("order", orderSettings, env);

@@ -16,11 +16,13 @@ import {
   type GrpcServiceImplementation,
   type OrderService,
   PlaceOrderResponseSchema,
+  RETRY_AFTER_METADATA_KEY,
   type ServiceMethods,
 } from "@orderflow/contracts";
 import { isConnectionError } from "@orderflow/db";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import { type Admission, BackloggedError } from "./admission.js";
 import type { OrderConfig } from "./config.js";
 import { IdempotencyConflictError, InvalidArgumentError, NotFoundError } from "./errors.js";
 import type { OrderMetrics } from "./metrics.js";
@@ -36,6 +38,8 @@ export interface OrderServiceDeps {
   config: Pick<OrderConfig, "stalledAfterMs" | "faults">;
   /** How often WatchOrder looks for a change. */
   watchIntervalMs?: number;
+  /** Refuses new orders while the system is behind (admission.ts); none: every order is admitted. */
+  admission?: Admission;
 }
 
 type Impl = GrpcServiceImplementation<ServiceMethods<typeof OrderService>>;
@@ -51,6 +55,7 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
     placeOrder: (call, callback) =>
       inCallContext(call, async () => {
         if (deadlinePassed(call)) throw deadlineExceeded();
+        deps.admission?.admit();
         const started = performance.now();
         const request = call.request;
         const result = await placeOrder(
@@ -171,6 +176,12 @@ export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObjec
   }
   if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
   if (err instanceof IdempotencyConflictError) return { code: grpc.status.ALREADY_EXISTS, details: err.message };
+  if (err instanceof BackloggedError) {
+    // Nothing was done; the caller should come back later (the gateway: 503 with Retry-After).
+    const metadata = new grpc.Metadata();
+    metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterS));
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message, metadata };
+  }
   if (isConnectionError(err)) {
     // The database is away: nothing was committed, or the commit's outcome is
     // the idempotency key's to tell. The caller may retry with the same key.

@@ -3,6 +3,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { boot, runEventService } from "@orderflow/runtime";
 import { sql } from "drizzle-orm";
+import { startAdmission } from "./admission.js";
 import { buildApp, ORDER } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createOrderMetrics } from "./metrics.js";
@@ -13,7 +14,14 @@ const { db, logger, nc, registry, pool } = booted;
 const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
   waitingStatus: !config.faults.UNSAFE_ORDER_NO_WAITING_STATUS,
 });
+const admission = startAdmission({
+  pool,
+  logger,
+  maxPending: config.admissionMaxPending,
+  refreshMs: config.admissionRefreshMs,
+});
 const app = buildApp({
+  admission,
   db,
   logger,
   metrics,
@@ -28,6 +36,10 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
     (err, port) => (err ? reject(err) : resolve(port)),
   ),
 );
-await runEventService(booted, { ...app, config, startInfo: { grpcPort, faults: config.faults } });
+await runEventService(booted, {
+  ...app,
+  config,
+  startInfo: { grpcPort, admissionMaxPending: config.admissionMaxPending, faults: config.faults },
+});
 app.health.set("SERVING");
 app.health.watchDependency(() => db.execute(sql`SELECT 1`));

@@ -59,17 +59,43 @@ interface PlaceOrderBody {
   paymentToken?: string;
 }
 
-export function orderRoutes(app: FastifyInstance, orders: OrderClient) {
+export interface OrderRouteOptions {
+  /**
+   * PlaceOrder calls waiting on the order service at most; one more is refused
+   * at once (503, Retry-After) instead of queueing until its deadline: the
+   * edge's half of admission control (the order service's half counts the
+   * pending orders).
+   */
+  maxInFlightPlacements?: number;
+}
+
+export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: OrderRouteOptions = {}) {
+  const maxInFlight = options.maxInFlightPlacements ?? Number.POSITIVE_INFINITY;
+  let inFlight = 0;
   app.post<{ Body: PlaceOrderBody; Headers: { "idempotency-key": string } }>(
     "/api/v1/orders",
     { schema: placeOrderSchema },
     async (request, reply) => {
-      const { order, replayed } = await orders.placeOrder({
-        idempotencyKey: request.headers["idempotency-key"],
-        customerId: request.body.customerId,
-        items: request.body.items,
-        paymentToken: request.body.paymentToken ?? "",
-      });
+      if (inFlight >= maxInFlight) {
+        return sendProblem(reply.header("Retry-After", "1"), {
+          type: "/problems/system-busy",
+          title:
+            "The system is behind and placed nothing; retry after Retry-After seconds with the same Idempotency-Key",
+          status: 503,
+          detail: `${inFlight} orders are being placed already (GATEWAY_MAX_IN_FLIGHT_PLACEMENTS ${maxInFlight})`,
+        });
+      }
+      inFlight++;
+      const { order, replayed } = await orders
+        .placeOrder({
+          idempotencyKey: request.headers["idempotency-key"],
+          customerId: request.body.customerId,
+          items: request.body.items,
+          paymentToken: request.body.paymentToken ?? "",
+        })
+        .finally(() => {
+          inFlight--;
+        });
       if (!order) throw new Error("PlaceOrder answered without an order");
       // A replay answers exactly as the first call did, so a client retrying
       // after a lost response cannot tell the difference (and need not).

@@ -1,0 +1,1 @@
+CREATE INDEX "orders_pending_idx" ON "orders"."orders" USING btree ("created_at") WHERE "orders"."orders"."status" = 'PENDING';
