@@ -1,5 +1,13 @@
 /**
- * Claim and publish: one batch of the outbox moved to JetStream.
+ * Publishing the outbox to JetStream, two ways.
+ *
+ * From memory (publishWrittenRows): the rows a transaction of this process
+ * just committed, handed over after COMMIT (outbox.ts); published, then
+ * marked in one statement. The fast path: no query to find them.
+ *
+ * Claim and publish (publishOutboxBatch): one batch of what is still
+ * unpublished in the table: rows written by another process, and stragglers
+ * (a process that died between COMMIT and its publish, a failed publish).
  *
  * - Claims up to batchSize unpublished rows, oldest first, with FOR UPDATE
  *   SKIP LOCKED, so several replicas relay at once without publishing the same
@@ -14,7 +22,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
 import { outboxMessageHeaders } from "./message-headers.js";
-import type { OutboxHeaders } from "./outbox.js";
+import type { WrittenRow } from "./outbox.js";
 import { withPublishSpan } from "./trace-propagation.js";
 
 export interface PublishBatchOptions {
@@ -25,13 +33,57 @@ export interface PublishBatchOptions {
   batchSize: number;
   publishTimeoutMs?: number;
   onPublished?: (count: number) => void;
+  /** Rows this process is publishing from memory right now: not claimed again. */
+  exclude?: () => string[];
 }
 
-interface Row {
-  id: string;
-  subject: string;
-  payload: Buffer;
-  headers: OutboxHeaders;
+type Row = WrittenRow;
+
+/** Publishes rows pipelined, each in its publish span with Nats-Msg-Id = the row id; the outcome of each. */
+function publishRows(js: JetStreamClient, rows: Row[], timeout: number) {
+  return Promise.allSettled(
+    rows.map((row) =>
+      withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
+        js.publish(row.subject, row.payload, {
+          msgID: row.id,
+          headers: outboxMessageHeaders({ ...row.headers, ...trace }),
+          timeout,
+        }),
+      ),
+    ),
+  );
+}
+
+/**
+ * Publishes rows that their transactions just committed, straight from memory
+ * (no claim: the rows are known). Returns the ids JetStream acknowledged, to be
+ * marked (markPublished) by the caller, which may gather several rounds into
+ * one statement. A row whose publish failed is left unmarked: the poll claims
+ * it (publishOutboxBatch) and records its error. A crash before the mark
+ * re-publishes the rows later, and JetStream drops them as duplicates.
+ */
+export async function publishFromMemory(
+  js: JetStreamClient,
+  rows: Row[],
+  publishTimeoutMs = 5000,
+): Promise<{ published: string[]; failed: number; firstError?: string }> {
+  const results = await publishRows(js, rows, publishTimeoutMs);
+  const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
+  const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  return {
+    published,
+    failed: rows.length - published.length,
+    firstError: rejected ? String(rejected.reason?.message ?? rejected.reason) : undefined,
+  };
+}
+
+/** Marks rows as published, in ONE statement. */
+export async function markPublished(pool: pg.Pool, schema: string, ids: string[]): Promise<void> {
+  await pool.query(
+    `UPDATE "${schema}".outbox SET published_at = clock_timestamp(), attempts = attempts + 1
+      WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
+    [ids],
+  );
 }
 
 /**
@@ -46,24 +98,15 @@ export async function publishOutboxBatch(options: PublishBatchOptions): Promise<
     await client.query("BEGIN");
     const { rows } = await client.query<Row>(
       `SELECT id, subject, payload, headers FROM ${table}
-        WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [batchSize],
+        WHERE published_at IS NULL AND id <> ALL($2::uuid[])
+        ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [batchSize, options.exclude?.() ?? []],
     );
     if (rows.length === 0) {
       await client.query("COMMIT");
       return 0;
     }
-    const results = await Promise.allSettled(
-      rows.map((row) =>
-        withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
-          js.publish(row.subject, row.payload, {
-            msgID: row.id,
-            headers: outboxMessageHeaders({ ...row.headers, ...trace }),
-            timeout: options.publishTimeoutMs ?? 5000,
-          }),
-        ),
-      ),
-    );
+    const results = await publishRows(js, rows, options.publishTimeoutMs ?? 5000);
     const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
     const failed = rows.flatMap((r, i) => {
       const res = results[i];

@@ -1,13 +1,19 @@
 /**
  * The transactional outbox, relay side: when to move committed outbox rows to
- * JetStream. (How one batch is claimed and published: outbox-publish.ts.)
+ * JetStream. (How: outbox-publish.ts.)
  *
- * - Wakes when a transaction that wrote a row commits: a call after COMMIT when
- *   the transaction ran in this process (outbox.ts), a NOTIFY (LISTEN) when it
- *   ran elsewhere; and polls as well: a notification sent while the listener
- *   was disconnected is lost, a row never is. A wake-up that arrives during a
- *   batch is kept.
- * - Relays batch after batch while they come back full, then sleeps.
+ * - A transaction of this process hands its rows over after COMMIT
+ *   (outbox.ts): they are published from memory, whatever arrived while the
+ *   last publish ran going out together. No query finds them, and the marks
+ *   of several rounds go in one statement, once nothing waits to be published
+ *   (or MARK_EVERY rows are due). A mark lost with its process means a
+ *   re-publish, which JetStream's duplicate window and the inbox absorb.
+ * - The table is polled (claim and publish) every pollIntervalMs, and when a
+ *   NOTIFY (LISTEN) says another process committed rows: that covers the other
+ *   writers, a publish that failed, and a process that died between its COMMIT
+ *   and its publish. A notification sent while the listener was disconnected
+ *   is lost, a row never is. A wake-up that arrives during a batch is kept.
+ * - Claims batch after batch while they come back full, then sleeps.
  * - Rides out broker and database outages with a capped backoff; prunes
  *   published rows after a retention period.
  */
@@ -15,8 +21,8 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
-import { outboxChannel, registerLocalRelay } from "./outbox.js";
-import { pruneOutbox, publishOutboxBatch } from "./outbox-publish.js";
+import { outboxChannel, registerLocalRelay, type WrittenRow } from "./outbox.js";
+import { markPublished, pruneOutbox, publishFromMemory, publishOutboxBatch } from "./outbox-publish.js";
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -40,6 +46,9 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** Published rows marked in one statement at the latest when this many are due. */
+const MARK_EVERY = 500;
+
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, js, schema, logger } = options;
   const batchSize = options.batchSize ?? 100;
@@ -51,6 +60,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let listener: pg.PoolClient | undefined;
   let lastPrune = 0;
 
+  // Rows committed in this process, waiting to be published from memory; those being published
+  // or published and not yet marked (a poll must not claim them).
+  const written: WrittenRow[] = [];
+  const publishing = new Set<string>();
+  let toMark: string[] = [];
+  // The table is due a poll: at start, after each poll interval, on NOTIFY, after a failure.
+  let pollDue = true;
+
   // A wake-up that arrives while a batch is being relayed is kept, not lost.
   let woken = false;
   let endSleep: (() => void) | undefined;
@@ -58,20 +75,29 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     woken = true;
     endSleep?.();
   };
+  const wakeToPoll = () => {
+    pollDue = true;
+    wakeUp();
+  };
+  const take = (row: WrittenRow) => {
+    written.push(row);
+    wakeUp();
+  };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (woken) {
         woken = false;
         return resolve();
       }
-      const done = () => {
+      const done = (timedOut: boolean) => {
         clearTimeout(timer);
         endSleep = undefined;
         woken = false;
+        if (timedOut) pollDue = true;
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      endSleep = done;
+      const timer = setTimeout(() => done(true), ms);
+      endSleep = () => done(false);
     });
 
   const relayBatch = () =>
@@ -82,7 +108,35 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       batchSize,
       publishTimeoutMs: options.publishTimeoutMs,
       onPublished: options.onPublished,
+      exclude: () => [...publishing, ...written.map((r) => r.id)],
     });
+
+  /** Publishes what this process's transactions handed over; marks once nothing more waits. */
+  async function relayFromMemory() {
+    const rows = written.splice(0, batchSize);
+    for (const row of rows) publishing.add(row.id);
+    const result = await publishFromMemory(js, rows, options.publishTimeoutMs);
+    toMark.push(...result.published);
+    const published = new Set(result.published);
+    for (const row of rows) if (!published.has(row.id)) publishing.delete(row.id);
+    if (result.published.length) options.onPublished?.(result.published.length);
+    if (written.length === 0 || toMark.length >= MARK_EVERY) await markAll();
+    if (result.failed) {
+      throw new Error(`${result.failed} of ${rows.length} publishes failed (left for the poll): ${result.firstError}`);
+    }
+  }
+
+  async function markAll() {
+    if (!toMark.length) return;
+    const ids = toMark;
+    toMark = [];
+    try {
+      await markPublished(pool, schema, ids);
+    } finally {
+      // Marked, or not (then the poll publishes them again: JetStream drops the duplicates).
+      for (const id of ids) publishing.delete(id);
+    }
+  }
 
   async function prune() {
     if (Date.now() - lastPrune < 60_000) return;
@@ -103,7 +157,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const drop = (err?: Error) => {
           if (dropped) return;
           dropped = true;
-          client.removeListener("notification", wakeUp);
+          client.removeListener("notification", wakeToPoll);
           client.removeListener("error", onError);
           client.on("error", () => {}); // late socket errors of a destroyed client are expected
           if (listener === client) listener = undefined;
@@ -114,7 +168,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           drop(err);
           if (!stopped) setTimeout(() => void listen(), 1000);
         };
-        client.on("notification", wakeUp);
+        client.on("notification", wakeToPoll);
         client.on("error", onError);
         try {
           await client.query(`LISTEN "${outboxChannel(schema)}"`);
@@ -136,13 +190,26 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let failures = 0;
     while (!stopped) {
       try {
-        const relayed = await relayBatch();
-        if (failures) log.info({ afterFailures: failures }, "outbox relay recovered");
-        failures = 0;
-        if (relayed === batchSize) continue;
-        await prune();
+        if (written.length) {
+          await relayFromMemory();
+          if (failures) log.info({ afterFailures: failures }, "outbox relay recovered");
+          failures = 0;
+          continue;
+        }
+        if (pollDue) {
+          pollDue = false;
+          const relayed = await relayBatch();
+          if (failures) log.info({ afterFailures: failures }, "outbox relay recovered");
+          failures = 0;
+          if (relayed === batchSize) {
+            pollDue = true;
+            continue;
+          }
+          await prune();
+        }
       } catch (err) {
         failures++;
+        pollDue = true; // what failed is still in the table
         log.warn({ err: (err as Error).message, failures }, "outbox relay failed; backing off");
       }
       await sleep(failures ? backoffDelayMs(failures + 1, { baseMs: 100, maxMs: 5000 }) : pollIntervalMs);
@@ -150,12 +217,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   // Woken in-process by this process's own commits (outbox.ts), by NOTIFY for the others'.
-  const unregister = registerLocalRelay(schema, wakeUp);
+  const unregister = registerLocalRelay(schema, take);
   void listen();
   draining = loop();
 
   return {
     async flush() {
+      while (written.length) await relayFromMemory();
+      await markAll();
       while ((await relayBatch()) > 0) {}
     },
     async stop() {
@@ -163,6 +232,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       unregister();
       wakeUp();
       await draining;
+      // Published and not yet marked: mark them now, or the next relay publishes them again (harmless).
+      await markAll().catch(() => {});
       dropListener?.();
     },
   };

@@ -57,29 +57,40 @@ export function outboxChannel(schema: string): string {
   return `outbox_${schema}`;
 }
 
-/** The relays running in this process, by schema (outbox-relay.ts registers each). */
-const localRelays = new Map<string, Set<() => void>>();
+/** An outbox row as its transaction wrote it: what a relay publishes from memory after COMMIT. */
+export interface WrittenRow {
+  id: string;
+  subject: string;
+  payload: Buffer;
+  headers: OutboxHeaders;
+}
 
-/** Registers a relay's wake-up for `schema`; returns its unregistration. */
-export function registerLocalRelay(schema: string, wakeUp: () => void): () => void {
+/** The relays running in this process, by schema (outbox-relay.ts registers each). */
+const localRelays = new Map<string, Set<(row: WrittenRow) => void>>();
+
+/** Registers a relay for `schema`, which takes the rows committed in this process; returns its unregistration. */
+export function registerLocalRelay(schema: string, take: (row: WrittenRow) => void): () => void {
   const relays = localRelays.get(schema) ?? new Set();
-  localRelays.set(schema, relays.add(wakeUp));
-  return () => relays.delete(wakeUp);
+  localRelays.set(schema, relays.add(take));
+  return () => relays.delete(take);
 }
 
 /**
- * Wakes a relay once the transaction that wrote an outbox row commits. In a
+ * Hands the row to a relay once the transaction that wrote it commits. In a
  * process with its own relay for the schema, and in a transaction of
- * `transaction()`, that is a function call after COMMIT: no NOTIFY, which
- * would serialize every commit of the cluster (docs/adr/0008). Otherwise a
- * NOTIFY, delivered to the LISTENing relays at commit.
+ * `transaction()`, that is a function call after COMMIT with the row itself:
+ * the relay publishes it from memory, no query to find it and no NOTIFY
+ * (which would serialize every commit of the cluster: docs/adr/0008, 0009).
+ * Otherwise a NOTIFY, delivered to the LISTENing relays at commit, which
+ * claim the row from the table. A row handed over and lost with its process
+ * (a crash between COMMIT and publish) is still in the table: a relay's poll
+ * publishes it.
  */
-async function wakeRelayAfterCommit(tx: Tx, schema: string): Promise<void> {
+async function handToRelayAfterCommit(tx: Tx, schema: string, row: WrittenRow): Promise<void> {
   const relays = localRelays.get(schema);
-  const wakeAll = () => {
-    for (const wakeUp of relays ?? []) wakeUp();
-  };
-  if (relays?.size && afterCommit(tx, wakeAll)) return;
+  // One relay publishes it (several in one process would each publish it).
+  const [relay] = relays ?? [];
+  if (relay && afterCommit(tx, () => relay(row))) return;
   await tx.execute(sql`SELECT pg_notify(${outboxChannel(schema)}, '')`);
 }
 
@@ -107,12 +118,13 @@ export async function addToOutbox<E extends EventDef>(
     ...(context?.causationId ? { causationId: context.causationId } : {}),
     ...extraHeaders,
   };
-  await tx.insert(table).values({
+  const row: WrittenRow = {
     id,
     subject: event.subject,
     payload: Buffer.from(toBinary(schema, create(schema, payload as MessageInitShape<DescMessage>))),
     headers,
-  });
-  await wakeRelayAfterCommit(tx, getTableConfig(table).schema ?? "public");
+  };
+  await tx.insert(table).values(row);
+  await handToRelayAfterCommit(tx, getTableConfig(table).schema ?? "public", row);
   return id;
 }

@@ -6,7 +6,7 @@ import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { transaction } from "@orderflow/db";
 import { withCorrelation } from "@orderflow/logging";
 import { waitFor } from "@orderflow/testing";
-import { addToOutbox, pruneOutbox, publishOutboxBatch, startOutboxRelay } from "../src/index.js";
+import { addToOutbox, pruneOutbox, publishOutboxBatch, registerLocalRelay, startOutboxRelay } from "../src/index.js";
 import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 
 async function enqueue(f: MessagingFixture, n: number, prefix = "o") {
@@ -75,6 +75,80 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     } finally {
       await listener.query("UNLISTEN *").catch(() => {});
       listener.release();
+      await relay.stop();
+    }
+  });
+
+  it("when this process's transactions commit rows, then the relay publishes them from memory: no claim, no query to find them", async () => {
+    // The relay's pool, counted: a claim takes a connection (pool.connect), a mark is one pool.query.
+    let connects = 0;
+    let queries = 0;
+    const counted = new Proxy(f.pool, {
+      get(target, prop, receiver) {
+        if (prop === "connect") {
+          return () => {
+            connects++;
+            return target.connect();
+          };
+        }
+        if (prop === "query") {
+          return (...args: [string]) => {
+            queries++;
+            return target.query(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const relay = startOutboxRelay({
+      pool: counted,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 120_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // its first poll and its LISTEN
+      const [connectsBefore, queriesBefore] = [connects, queries];
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: `memory-${i}` })),
+        ),
+      );
+      await waitFor("every row to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 5000 });
+      assert.equal(await streamCount(f), 20);
+      assert.equal(connects - connectsBefore, 0, "no claim: the rows came from memory");
+      assert.ok(
+        queries - queriesBefore <= 20,
+        `at most one marking statement per publish round: ${queries - queriesBefore}`,
+      );
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("when the process dies between a transaction's COMMIT and the publish, then the row waits in the table and a relay's poll publishes it", async () => {
+    // A relay that takes the row after COMMIT and dies with it before publishing.
+    const dead = registerLocalRelay("msgtest", () => {});
+    let id: string;
+    try {
+      id = await transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: "straggler-1" }));
+    } finally {
+      dead();
+    }
+    assert.equal(await unpublished(f), 1, "committed, not published");
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 200,
+    });
+    try {
+      await waitFor("the poll to publish the straggler", async () => (await unpublished(f)) === 0, { timeoutMs: 5000 });
+      const stored = await f.jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.order.placed" });
+      assert.equal(stored?.header.get("Nats-Msg-Id"), id);
+    } finally {
       await relay.stop();
     }
   });
