@@ -41,6 +41,16 @@ export interface Booted {
    * and an order accepted then would wait with its event unpublished.
    */
   relayPool: pg.Pool;
+  /**
+   * The connections of the work a caller waits on (gRPC calls, request-reply
+   * queries), apart from the consumers' batches: a bulkhead, so that a caller
+   * never queues behind the backlog the consumers are working off (admission
+   * control, not a pool's queue, decides how much is accepted). Opened on
+   * first use: a service that serves no caller opens none.
+   */
+  requestPool: pg.Pool;
+  /** drizzle over `requestPool`. */
+  requestDb: NodePgDatabase;
   db: NodePgDatabase;
   nc: NatsConnection;
   registry: Registry;
@@ -56,6 +66,12 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
     url: settings.databaseUrl,
     applicationName: `${options.service}-outbox-relay`,
     max: 2,
+    onConnectionError,
+  });
+  const requestPool = createPool({
+    url: settings.databaseUrl,
+    applicationName: `${options.service}-requests`,
+    max: 4,
     onConnectionError,
   });
   // Postgres may still be starting or recovering: wait for it (bounded, logged), as for NATS.
@@ -82,5 +98,16 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
-  return { service: options.service, schema: options.schema, logger, pool, relayPool, db: drizzle(pool), nc, registry };
+  return {
+    service: options.service,
+    schema: options.schema,
+    logger,
+    pool,
+    relayPool,
+    requestPool,
+    requestDb: drizzle(requestPool),
+    db: drizzle(pool),
+    nc,
+    registry,
+  };
 }

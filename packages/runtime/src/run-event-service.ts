@@ -44,7 +44,7 @@ export interface EventServiceOptions {
 export type EventApp = Pick<EventServiceOptions, "subscriptions" | "unsafe" | "ops" | "stopIntake">;
 
 export async function runEventService(booted: Booted, options: EventServiceOptions) {
-  const { service, schema, logger, pool, relayPool, db, nc, registry } = booted;
+  const { service, schema, logger, pool, relayPool, requestPool, db, nc, registry } = booted;
   const events = await startEventProcessing({
     service,
     nc,
@@ -77,6 +77,6 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     ["stop consumers and relay", () => events.stop()],
     ["drain NATS", () => nc.drain()],
     ["close ops server", () => ops.close()],
-    ["close database pools", () => Promise.all([pool.end(), relayPool.end()])],
+    ["close database pools", () => Promise.all([pool.end(), relayPool.end(), requestPool.end()])],
   ]);
 }

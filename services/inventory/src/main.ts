@@ -9,7 +9,8 @@ import { serveStockQueries } from "./stock-queries.js";
 const config = loadConfig();
 const booted = await boot(INVENTORY, config);
 if (config.seedCatalogue) booted.logger.info({ inserted: await seedCatalogue(booted.db) }, "catalogue seeded");
-const queries = serveStockQueries(booted.nc, booted.db, booted.logger);
+// Stock queries run on their own connections, apart from the consumers' batches.
+const queries = serveStockQueries(booted.nc, booted.requestDb, booted.logger);
 
 await runEventService(booted, {
   ...buildApp({ faults: config.faults }),

@@ -10,19 +10,20 @@ import { createOrderMetrics } from "./metrics.js";
 
 const config = loadConfig();
 const booted = await boot(ORDER, config);
-const { db, logger, nc, registry, pool } = booted;
+// gRPC calls run on their own connections (requestDb), apart from the consumers' batches (db).
+const { requestDb, requestPool, logger, nc, registry, pool } = booted;
 const metrics = createOrderMetrics(registry, pool, config.stalledAfterMs, {
   waitingStatus: !config.faults.UNSAFE_ORDER_NO_WAITING_STATUS,
 });
 const admission = startAdmission({
-  pool,
+  pool: requestPool,
   logger,
   maxPending: config.admissionMaxPending,
   refreshMs: config.admissionRefreshMs,
 });
 const app = buildApp({
   admission,
-  db,
+  db: requestDb,
   logger,
   metrics,
   config,
@@ -42,4 +43,4 @@ await runEventService(booted, {
   startInfo: { grpcPort, admissionMaxPending: config.admissionMaxPending, faults: config.faults },
 });
 app.health.set("SERVING");
-app.health.watchDependency(() => db.execute(sql`SELECT 1`));
+app.health.watchDependency(() => requestDb.execute(sql`SELECT 1`));
