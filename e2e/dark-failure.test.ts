@@ -97,7 +97,12 @@ describe("dark-failure", () => {
     system = await startSystem({
       services: [...ALL],
       env: {
-        payment: { FAULT_PAYMENT_SLOW_DB_MS: String(SLOW_MS), CONSUMER_ACK_WAIT_MS: String(ACK_WAIT_MS) },
+        // SQL spans are opt-in (TRACE_SQL): on here, so that the trace names the slow call.
+        payment: {
+          FAULT_PAYMENT_SLOW_DB_MS: String(SLOW_MS),
+          CONSUMER_ACK_WAIT_MS: String(ACK_WAIT_MS),
+          TRACE_SQL: "true",
+        },
         order: { ORDER_STALLED_AFTER_MS: "1500" },
       },
     });

@@ -8,7 +8,13 @@
  * Configured by the standard variables: OTEL_SERVICE_NAME,
  * OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_PROTOCOL
  * (http/protobuf by default, http/json), OTEL_BSP_SCHEDULE_DELAY,
- * OTEL_SDK_DISABLED=true to switch it off. Traces only (metrics are
+ * OTEL_SDK_DISABLED=true to switch it off; the SDK's sampler variables
+ * (default parentbased_always_on: every trace; e.g. OTEL_TRACES_SAMPLER=
+ * parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 keeps one in ten, and a
+ * sampled order stays whole across the services, its context carried in the
+ * messages). TRACE_SQL=true adds a span per SQL statement (off by default: one
+ * per statement, BEGIN and COMMIT included, was three quarters of a saga's
+ * spans and a good share of its CPU). Traces only (metrics are
  * Prometheus', logs are stdout). A missing collector costs nothing
  * but dropped spans: export happens in the background, in batches, and its
  * failures are not the service's failures.
@@ -49,8 +55,11 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
       // The request and its handler, not a span per lifecycle hook (rate limit, correlation, ...).
       new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false }),
       new GrpcInstrumentation(),
-      // Queries inside a trace; taking a pooled connection is not worth a span each time.
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      // Queries inside a trace, on request only (TRACE_SQL=true); taking a pooled connection is
+      // not worth a span either way.
+      ...(process.env.TRACE_SQL === "true"
+        ? [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })]
+        : []),
       // Trace ids on every log line; the lines themselves stay on stdout.
       new PinoInstrumentation({
         disableLogSending: true,
