@@ -56,11 +56,17 @@ export interface ChaosReport {
   extra: Record<string, unknown>;
 }
 
-/** What each process did, counted from its log lines. */
+/** What each process did, counted from its log lines (a batch counts the events it handled). */
 function workShares(processes: { label: string; jsonLines(): Record<string, unknown>[] }[]): Record<string, number> {
-  const isWork = (l: Record<string, unknown>) =>
-    l.msg === "event handled" || l.msg === "order placed" || (l.msg === "request completed" && l.method === "POST");
-  return Object.fromEntries(processes.map((p) => [p.label, p.jsonLines().filter(isWork).length]));
+  const work = (l: Record<string, unknown>) =>
+    l.msg === "batch handled and acked"
+      ? Number(l.handled ?? 0)
+      : Number(
+          l.msg === "event handled" ||
+            l.msg === "order placed" ||
+            (l.msg === "request completed" && l.method === "POST"),
+        );
+  return Object.fromEntries(processes.map((p) => [p.label, p.jsonLines().reduce((sum, l) => sum + work(l), 0)]));
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {

@@ -190,7 +190,7 @@ export function batchDeliveryOf<S extends DescMessage>(
       clearInterval(heartbeat);
     }
     for (const { msg } of items) msg.ack();
-    log.debug(
+    log.info(
       { size: items.length, handled: outcomes.filter((o) => o === "handled").length },
       "batch handled and acked",
     );
