@@ -15,14 +15,23 @@
  * 5. Open loops at half the best accepted rate and at half the sustained rate:
  *    POST p50/p99, placed-to-final p50/p99, relay lag (commit to JetStream ack) p50/p99,
  *    consumer lag (JetStream ack to a consumer's transaction) p50/p99.
- * 6. Where the time goes: Postgres commits per completed saga, CPU ms per
- *    accepted order for each service, Postgres, nats-server and the load
- *    generator itself; idle RSS per service.
+ * 6. Where the time goes: Postgres commits per completed saga (at the
+ *    sustained rate, and at the best closed-loop level), CPU ms per accepted
+ *    order for each service, Postgres, nats-server and the load generator
+ *    itself; the mean batch size per consumer; idle RSS per service.
+ * 7. Overload: an open loop at four times the sustained rate for
+ *    --overload-seconds: completed/s during it, refusals (503 or 429 with
+ *    Retry-After), any other 5xx, and how long after the load every accepted
+ *    order is final. The admission bound it ran with is printed.
+ *
+ * The orders are a mix like traffic (several SKUs, one in four with two
+ * lines, one in twenty with a declined card, one in twenty out of stock);
+ * --hot-sku puts every order on one SKU instead (the one-row case).
  *
  * Figures are ratios to the ceiling measured in the same run: absolute numbers
  * move with whatever else the machine is doing.
  *
- *   pnpm bench [--seconds 15] [--levels 8,32,128]
+ *   pnpm bench [--seconds 15] [--levels 8,32,128] [--overload-seconds 60] [--hot-sku]
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -46,6 +55,10 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "15" },
     levels: { type: "string", default: "8,32,128" },
     "skip-build": { type: "boolean", default: false },
+    /** Every order for one SKU (the one-row case) instead of the usual mix. */
+    "hot-sku": { type: "boolean", default: false },
+    /** How long the overload step runs (an open loop at four times the sustained rate). */
+    "overload-seconds": { type: "string", default: "60" },
     /** KEY=VALUE for every service, to measure one change (e.g. LOG_LEVEL=warn); repeatable. */
     "service-env": { type: "string", multiple: true, default: [] },
   },
@@ -54,6 +67,8 @@ const SERVICE_ENV = Object.fromEntries(
   (values["service-env"] as string[]).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
 );
 const SECONDS = Number(values.seconds);
+const HOT_SKU = Boolean(values["hot-sku"]);
+const OVERLOAD_SECONDS = Number(values["overload-seconds"]);
 const LEVELS = String(values.levels).split(",").map(Number);
 const serverUrl = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const TICK = 100; // USER_HZ: /proc's CPU times are in 1/100 s
@@ -144,12 +159,39 @@ interface LoadResult {
   failed: number;
   seconds: number;
   latencies: number[];
+  /** 503 or 429 with a Retry-After: admission control said "later". */
+  refused: number;
+  /** Any other 5xx (a 502 or 504 is the system drowning, not refusing). */
+  otherErrors: number;
+  /** Every answer that was not a 201, by status (0: no answer). */
+  statuses: Record<string, number>;
 }
 
-const body = (n: number) =>
-  JSON.stringify({ customerId: `bench-${n % 1000}`, items: [{ sku: "CB-001", quantity: 1 }] });
+const STOCKED = ["CB-001", "KB-001", "MS-001", "MN-001", "HD-001"];
+/** The n-th order of the mix (or of the hot SKU). LT-001 is kept at 0: out of stock. */
+function body(n: number): string {
+  const customerId = `bench-${n % 1000}`;
+  if (HOT_SKU) return JSON.stringify({ customerId, items: [{ sku: "CB-001", quantity: 1 }] });
+  const sku = STOCKED[n % STOCKED.length] as string;
+  if (n % 20 === 7) return JSON.stringify({ customerId, items: [{ sku, quantity: 1 }], paymentToken: "tok_declined" });
+  if (n % 20 === 13) return JSON.stringify({ customerId, items: [{ sku: "LT-001", quantity: 1 }] });
+  const items =
+    n % 4 === 1
+      ? [
+          { sku, quantity: 1 },
+          { sku: STOCKED[(n + 2) % STOCKED.length] as string, quantity: 2 },
+        ]
+      : [{ sku, quantity: 1 }];
+  return JSON.stringify({ customerId, items });
+}
 
-async function post(gatewayUrl: string, n: number): Promise<number | undefined> {
+interface Answer {
+  status: number; // 0: no answer
+  ms: number;
+  retryAfterS?: number;
+}
+
+async function post(gatewayUrl: string, n: number): Promise<Answer> {
   const started = performance.now();
   try {
     const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
@@ -158,25 +200,54 @@ async function post(gatewayUrl: string, n: number): Promise<number | undefined> 
       body: body(n),
     });
     await res.arrayBuffer();
-    return res.status === 201 ? performance.now() - started : undefined;
+    const retryAfter = res.headers.get("retry-after");
+    return {
+      status: res.status,
+      ms: performance.now() - started,
+      retryAfterS: retryAfter === null ? undefined : Number(retryAfter),
+    };
   } catch {
-    return undefined;
+    return { status: 0, ms: performance.now() - started };
   }
 }
 
-/** Closed loop: `clients` clients, each POSTing again as soon as it has its answer. */
+function count(result: LoadResult, answer: Answer) {
+  if (answer.status === 201) {
+    result.accepted++;
+    result.latencies.push(answer.ms);
+    return;
+  }
+  result.failed++;
+  result.statuses[answer.status] = (result.statuses[answer.status] ?? 0) + 1;
+  if ((answer.status === 503 || answer.status === 429) && answer.retryAfterS !== undefined) result.refused++;
+  else if (answer.status >= 500 || answer.status === 0) result.otherErrors++;
+}
+
+const emptyResult = (seconds: number): LoadResult => ({
+  accepted: 0,
+  failed: 0,
+  seconds,
+  latencies: [],
+  refused: 0,
+  otherErrors: 0,
+  statuses: {},
+});
+
+/**
+ * Closed loop: `clients` clients, each POSTing again as soon as it has its
+ * answer; a refused client waits as Retry-After says (a well-behaved client).
+ */
 async function closedLoop(gatewayUrl: string, clients: number, seconds: number): Promise<LoadResult> {
   const until = performance.now() + seconds * 1000;
-  const result: LoadResult = { accepted: 0, failed: 0, seconds, latencies: [] };
+  const result = emptyResult(seconds);
   let n = 0;
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < until) {
-        const ms = await post(gatewayUrl, n++);
-        if (ms === undefined) result.failed++;
-        else {
-          result.accepted++;
-          result.latencies.push(ms);
+        const answer = await post(gatewayUrl, n++);
+        count(result, answer);
+        if (answer.status !== 201 && answer.retryAfterS) {
+          await sleep(Math.min(answer.retryAfterS * 1000, Math.max(0, until - performance.now())));
         }
       }
     }),
@@ -188,24 +259,35 @@ async function closedLoop(gatewayUrl: string, clients: number, seconds: number):
 async function openLoop(gatewayUrl: string, rate: number, seconds: number): Promise<LoadResult> {
   const started = performance.now();
   const total = Math.floor(rate * seconds);
-  const result: LoadResult = { accepted: 0, failed: 0, seconds, latencies: [] };
+  const result = emptyResult(seconds);
   const inFlight: Promise<void>[] = [];
   for (let n = 0; n < total; n++) {
     const due = started + (n * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    inFlight.push(
-      post(gatewayUrl, n).then((ms) => {
-        if (ms === undefined) result.failed++;
-        else {
-          result.accepted++;
-          result.latencies.push(ms);
-        }
-      }),
-    );
+    inFlight.push(post(gatewayUrl, n).then((answer) => count(result, answer)));
   }
   await Promise.all(inFlight);
   return result;
+}
+
+/** The mean batch size of every consumer, read from each service's /metrics (consumer_batch_size). */
+async function meanBatchSizes(opsUrls: string[]): Promise<Record<string, number>> {
+  const sums = new Map<string, { sum: number; count: number }>();
+  for (const url of opsUrls) {
+    const text = await fetch(`${url}/metrics`).then(
+      (r) => r.text(),
+      () => "",
+    );
+    for (const m of text.matchAll(/^consumer_batch_size_(sum|count)\{([^}]*)\} ([0-9.e+]+)$/gm)) {
+      const consumer = /consumer="([^"]+)"/.exec(m[2] as string)?.[1];
+      if (!consumer) continue;
+      const entry = sums.get(consumer) ?? { sum: 0, count: 0 };
+      entry[m[1] as "sum" | "count"] += Number(m[3]);
+      sums.set(consumer, entry);
+    }
+  }
+  return Object.fromEntries([...sums].filter(([, v]) => v.count > 0).map(([k, v]) => [k, round(v.sum / v.count, 1)]));
 }
 
 // ---------------------------------------------------------------- the run
@@ -233,7 +315,8 @@ async function main() {
   const system = await startSystem({ services: [...SERVICE_NAMES], built: true, env });
   const db = new pg.Pool({ connectionString: system.database.url, max: 2 });
   try {
-    await db.query("UPDATE inventory.stock SET available = 100000000 WHERE sku = 'CB-001'");
+    // Every SKU of the mix in stock for the whole run, but the one that is out of stock on purpose.
+    await db.query("UPDATE inventory.stock SET available = CASE WHEN sku = 'LT-001' THEN 0 ELSE 100000000 END");
     await sleep(3000);
     const idleRss = Object.fromEntries(
       SERVICE_NAMES.map((name) => [name, round(rssMb(system.service(name).pid ?? 0), 0)]),
@@ -276,6 +359,8 @@ async function main() {
       p99: number;
       completedPerS: number;
       backlogAtEnd: number;
+      refused: number;
+      statuses: Record<string, number>;
     }> = [];
     let profile: { cpuMsPerOrder: Record<string, number>; commitsPerSaga: number; loadGenCpuMsPerOrder: number } = {
       cpuMsPerOrder: {},
@@ -295,6 +380,8 @@ async function main() {
       const me1 = process.cpuUsage(me0);
       const completedAll = (await finalOrders()) - final0;
       const commits1 = await commits();
+      // The best level so far (compared before this one is added): its profile is the one reported.
+      const isBest = levels.every((l) => r.accepted / r.seconds >= l.acceptedPerS);
       levels.push({
         clients,
         acceptedPerS: round(r.accepted / r.seconds),
@@ -302,8 +389,10 @@ async function main() {
         p99: round(percentile(r.latencies, 99)),
         completedPerS: round((final1 - final0) / r.seconds),
         backlogAtEnd: backlog,
+        refused: r.refused,
+        statuses: r.statuses,
       });
-      if (r.accepted / r.seconds >= Math.max(...levels.map((l) => l.acceptedPerS))) {
+      if (isBest) {
         profile = {
           cpuMsPerOrder: Object.fromEntries(
             Object.keys(cpu1).map((k) => [k, round((((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) * 1000) / TICK / r.accepted, 2)]),
@@ -336,21 +425,32 @@ async function main() {
     }
     console.log(`  sustained search: ${JSON.stringify(tried)}`);
 
-    /** Latencies under an open loop at `ratePerS`: POST, placed-to-final, relay lag. */
-    async function latenciesAt(ratePerS: number) {
-      const since = new Date();
-      const finalBeforeOpen = await finalOrders();
-      const open = await openLoop(system.gatewayUrl, ratePerS, SECONDS);
-      const openBacklog = await pendingOrders();
-      const openCompletedPerS = round(((await finalOrders()) - finalBeforeOpen) / SECONDS);
-      await waitForDrain(pendingOrders);
-      const { rows: sagas } = await db.query<{ ms: number }>(
+    /** Placed to final (confirmed or cancelled), in ms, of every order created since `since`. */
+    async function placedToFinal(since: Date) {
+      const { rows } = await db.query<{ ms: number }>(
         `SELECT extract(epoch FROM max(t.at) FILTER (WHERE t.step IN ('confirmed','cancelled'))
                                   - min(t.at) FILTER (WHERE t.step = 'placed')) * 1000 AS ms
            FROM orders.order_timeline t JOIN orders.orders o ON o.id = t.order_id
           WHERE o.created_at >= $1 GROUP BY t.order_id`,
         [since],
       );
+      return rows;
+    }
+
+    /** Latencies under an open loop at `ratePerS`: POST, placed-to-final, relay lag; and commits per saga. */
+    async function latenciesAt(ratePerS: number) {
+      const since = new Date();
+      const finalBeforeOpen = await finalOrders();
+      const commitsBefore = await commits();
+      const open = await openLoop(system.gatewayUrl, ratePerS, SECONDS);
+      const openBacklog = await pendingOrders();
+      const openCompletedPerS = round(((await finalOrders()) - finalBeforeOpen) / SECONDS);
+      await waitForDrain(pendingOrders);
+      const commitsPerSaga = round(
+        ((await commits()) - commitsBefore) / Math.max(1, (await finalOrders()) - finalBeforeOpen),
+        1,
+      );
+      const sagas = await placedToFinal(since);
       const { rows: relay } = await db.query<{ ms: number }>(
         `SELECT extract(epoch FROM published_at - created_at) * 1000 AS ms FROM (
            SELECT created_at, published_at FROM orders.outbox WHERE created_at >= $1
@@ -392,6 +492,7 @@ async function main() {
         failed: open.failed,
         completedPerS: openCompletedPerS,
         backlogAtEnd: openBacklog,
+        commitsPerSaga,
       };
     }
     // At half the maximum accepted rate (beyond what it sustains when that is above the
@@ -399,6 +500,39 @@ async function main() {
     const half = Math.max(1, Math.floor(best / 2));
     const atHalf = await latenciesAt(half);
     const atHalfSustained = await latenciesAt(Math.max(1, Math.floor(sustained / 2)));
+    const batchSizes = await meanBatchSizes(
+      SERVICE_NAMES.filter((n) => n !== "gateway").map((n) => `http://127.0.0.1:${system.service(n).env.HTTP_PORT}`),
+    );
+
+    // Overload: an open loop at four times the sustained rate. Admission control should keep
+    // completing at the sustained rate, refuse the rest with Retry-After, and never let an
+    // accepted order wait long.
+    const overloadRate = Math.max(2, Math.ceil(sustained * 4));
+    const overloadSince = new Date();
+    const finalBeforeOverload = await finalOrders();
+    const overloadStarted = performance.now();
+    const over = await openLoop(system.gatewayUrl, overloadRate, OVERLOAD_SECONDS);
+    const overloadSeconds = (performance.now() - overloadStarted) / 1000;
+    const completedDuringOverload = (await finalOrders()) - finalBeforeOverload;
+    const drainStarted = performance.now();
+    await waitForDrain(pendingOrders, 300_000);
+    const overloadWaits = await placedToFinal(overloadSince);
+    const overload = {
+      ratePerS: overloadRate,
+      seconds: OVERLOAD_SECONDS,
+      sent: Math.floor(overloadRate * OVERLOAD_SECONDS),
+      accepted: over.accepted,
+      refused: over.refused,
+      otherErrors: over.otherErrors,
+      statuses: over.statuses,
+      completedPerS: round(completedDuringOverload / overloadSeconds),
+      completedOfSustained: round((completedDuringOverload / overloadSeconds / Math.max(1, sustained)) * 100, 0),
+      drainAfterS: round((performance.now() - drainStarted) / 1000),
+      placedToFinalMaxMs: round(Math.max(0, ...overloadWaits.map((r) => Number(r.ms)))),
+      admissionBound: SERVICE_ENV.ADMISSION_MAX_PENDING_ORDERS ?? "600 (the default)",
+    };
+    console.log(`  overload: ${JSON.stringify(overload)}`);
+
     const latencyLine = (l: typeof atHalf) =>
       `${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}; POST p50 ${l.postP50} / p99 ${l.postP99} ms; placed-to-final p50 ${l.placedToFinalP50} / p99 ${l.placedToFinalP99} ms; relay lag p50 ${l.relayLagP50} / p99 ${l.relayLagP99} ms; consumer lag p50 ${l.consumerLagP50} / p99 ${l.consumerLagP99} ms`;
 
@@ -411,13 +545,26 @@ async function main() {
       ["ceiling: the same with pg_notify", `${round(ceil.withNotifyTps, 0)} TPS`],
       ...levels.map((l): [string, string] => [
         `closed loop, ${l.clients} clients`,
-        `${l.acceptedPerS} accepted/s (POST p50 ${l.p50} ms, p99 ${l.p99} ms), ${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}`,
+        `${l.acceptedPerS} accepted/s (POST p50 ${l.p50} ms, p99 ${l.p99} ms), ${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}, ${l.refused} refused, not 201: ${JSON.stringify(l.statuses)}`,
       ]),
       ["max accepted orders/s", `${best} (${ratios.acceptedOfCeiling} % of the ceiling; target >= 25 %)`],
       ["sustained completed sagas/s", `${sustained} (${ratios.sustainedOfCeiling} % of the ceiling; target >= 8 %)`],
       [`at half the maximum (${half}/s, open loop)`, latencyLine(atHalf)],
       [`at half the sustained rate (${atHalfSustained.ratePerS}/s)`, latencyLine(atHalfSustained)],
-      ["Postgres commits per completed saga", String(profile.commitsPerSaga)],
+      [
+        "Postgres commits per completed saga",
+        `${atHalfSustained.commitsPerSaga} at half the sustained rate, ${profile.commitsPerSaga} at the best closed-loop level (target <= 3)`,
+      ],
+      [
+        "mean batch size per consumer",
+        Object.entries(batchSizes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", "),
+      ],
+      [
+        `overload: ${overload.ratePerS}/s for ${overload.seconds} s (4x sustained)`,
+        `${overload.completedPerS} completed/s (${overload.completedOfSustained} % of sustained; target >= 90 %), ${overload.accepted} accepted, ${overload.refused} refused with Retry-After, ${overload.otherErrors} other 5xx or no answer (target 0); every accepted order final ${overload.drainAfterS} s after the load, longest placed-to-final ${overload.placedToFinalMaxMs} ms (target <= 30 s); admission bound ${overload.admissionBound}`,
+      ],
       [
         "CPU ms per accepted order",
         `${Object.entries(profile.cpuMsPerOrder)
@@ -442,6 +589,8 @@ async function main() {
         atHalf,
         atHalfSustained,
         profile,
+        batchSizes,
+        overload,
         idleRss,
         ratios,
       }),
