@@ -159,7 +159,7 @@ interface LoadResult {
   failed: number;
   seconds: number;
   latencies: number[];
-  /** 503 or 429 with a Retry-After: admission control said "later". */
+  /** A refusal with a Retry-After: admission control's 503 (/problems/system-busy) or the rate limit's 429. */
   refused: number;
   /** Any other 5xx (a 502 or 504 is the system drowning, not refusing). */
   otherErrors: number;
@@ -189,6 +189,8 @@ interface Answer {
   status: number; // 0: no answer
   ms: number;
   retryAfterS?: number;
+  /** The problem type of an error answer. */
+  type?: string;
 }
 
 async function post(gatewayUrl: string, n: number): Promise<Answer> {
@@ -199,13 +201,16 @@ async function post(gatewayUrl: string, n: number): Promise<Answer> {
       headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
       body: body(n),
     });
-    await res.arrayBuffer();
+    const text = await res.text();
+    const ms = performance.now() - started;
     const retryAfter = res.headers.get("retry-after");
-    return {
-      status: res.status,
-      ms: performance.now() - started,
-      retryAfterS: retryAfter === null ? undefined : Number(retryAfter),
-    };
+    let type: string | undefined;
+    if (res.status !== 201) {
+      try {
+        type = (JSON.parse(text) as { type?: string }).type;
+      } catch {}
+    }
+    return { status: res.status, ms, retryAfterS: retryAfter === null ? undefined : Number(retryAfter), type };
   } catch {
     return { status: 0, ms: performance.now() - started };
   }
@@ -218,8 +223,10 @@ function count(result: LoadResult, answer: Answer) {
     return;
   }
   result.failed++;
-  result.statuses[answer.status] = (result.statuses[answer.status] ?? 0) + 1;
-  if ((answer.status === 503 || answer.status === 429) && answer.retryAfterS !== undefined) result.refused++;
+  const key = answer.type ? `${answer.status} ${answer.type}` : String(answer.status);
+  result.statuses[key] = (result.statuses[key] ?? 0) + 1;
+  const refusal = answer.status === 429 || (answer.status === 503 && answer.type === "/problems/system-busy");
+  if (refusal && answer.retryAfterS !== undefined) result.refused++;
   else if (answer.status >= 500 || answer.status === 0) result.otherErrors++;
 }
 
