@@ -144,11 +144,14 @@ describe("catalogue", () => {
     assert.deepEqual(readmeCodeMismatches(), []);
     // And it can fail: a renamed file, a dropped header.
     const broken = read("README.md")
-      .replace("`packages/messaging/src/delivery.ts`", "`packages/messaging/src/deliveries.ts`")
+      .replace("`packages/messaging/src/batch-delivery.ts`", "`packages/messaging/src/batch-deliveries.ts`")
       .replace("`X-Causation-ID`", "`X-Cause`");
     assert.deepEqual(
       readmeCodeMismatches(broken).map((p) => p.replace(/:\d+:/, ":N:")),
-      ["README.md:N: header X-Causation-ID is not listed", "README.md:N: no file packages/messaging/src/deliveries.ts"],
+      [
+        "README.md:N: header X-Causation-ID is not listed",
+        "README.md:N: no file packages/messaging/src/batch-deliveries.ts",
+      ],
     );
   });
 });
