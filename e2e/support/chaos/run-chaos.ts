@@ -59,7 +59,7 @@ export interface ChaosReport {
 /** What each process did, counted from its log lines (a batch counts the events it handled). */
 function workShares(processes: { label: string; jsonLines(): Record<string, unknown>[] }[]): Record<string, number> {
   const work = (l: Record<string, unknown>) =>
-    l.msg === "batch handled and acked"
+    l.msg === "batch done"
       ? Number(l.handled ?? 0)
       : Number(
           l.msg === "event handled" ||

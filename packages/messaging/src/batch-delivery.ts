@@ -80,8 +80,15 @@ export function batchDeliveryOf<S extends DescMessage>(
   const log = options.logger.child({ consumer });
   const outageRetryDelayMs = options.outageRetryDelayMs ?? 1000;
 
-  async function oneByOne(msgs: JsMsg[]) {
-    for (const msg of msgs) await single(msg);
+  async function oneByOne(msgs: JsMsg[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const msg of msgs) outcomes.push(await single(msg));
+    return outcomes;
+  }
+
+  /** One info line per batch (the per-message lines are debug): how many it took and handled. */
+  function done(size: number, outcomes: Outcome[]) {
+    log.info({ size, handled: outcomes.filter((o) => o === "handled").length }, "batch done");
   }
 
   /** Inbox, locks, every handler and the failure counts, in ONE transaction; the outcome of each item. */
@@ -143,7 +150,10 @@ export function batchDeliveryOf<S extends DescMessage>(
   }
 
   return async (msgs) => {
-    if (msgs.length === 1 || options.inboxOutsideTransaction) return oneByOne(msgs);
+    if (msgs.length === 1 || options.inboxOutsideTransaction) {
+      if (!options.disableTelemetry) options.onBatch?.({ consumer, size: msgs.length });
+      return done(msgs.length, await oneByOne(msgs));
+    }
     const started = performance.now();
     const items: Item<S>[] = [];
     const undecodable: JsMsg[] = [];
@@ -157,9 +167,9 @@ export function batchDeliveryOf<S extends DescMessage>(
       }
     }
     // The single path dead-letters them, each with its reason.
-    await oneByOne(undecodable);
-    if (items.length === 0) return;
-    options.onBatch?.({ consumer, size: items.length });
+    const rejected = await oneByOne(undecodable);
+    if (items.length === 0) return done(msgs.length, rejected);
+    if (!options.disableTelemetry) options.onBatch?.({ consumer, size: items.length });
 
     const heartbeat = options.disableInProgressAcks
       ? undefined
@@ -179,21 +189,18 @@ export function batchDeliveryOf<S extends DescMessage>(
         for (const { msg } of items) msg.nak(outageRetryDelayMs);
         options.onDatabaseAway?.(reason);
         report(items, "unavailable", started);
-        return;
+        return done(msgs.length, rejected);
       }
       log.warn(
         { err: (err as Error).message, size: items.length },
         "batch failed; retrying its messages one at a time",
       );
-      return oneByOne(items.map((i) => i.msg));
+      return done(msgs.length, [...rejected, ...(await oneByOne(items.map((i) => i.msg)))]);
     } finally {
       clearInterval(heartbeat);
     }
     for (const { msg } of items) msg.ack();
-    log.info(
-      { size: items.length, handled: outcomes.filter((o) => o === "handled").length },
-      "batch handled and acked",
-    );
+    done(msgs.length, [...rejected, ...outcomes]);
     items.forEach((item, i) => {
       report([item], outcomes[i] as Outcome, started);
     });

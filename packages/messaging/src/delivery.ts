@@ -183,7 +183,8 @@ export function deliveryOf<S extends DescMessage>(options: DeliveryOptions<S>): 
       const result = await handleOnce(event, meta);
       msg.ack();
       if (result === "duplicate") log.info({ eventId: meta.eventId }, "duplicate event acked with no effect");
-      else log.info({ eventId: meta.eventId, deliveryCount: meta.deliveryCount }, "event handled");
+      // One info line per batch (batch-delivery.ts); this one per message is debug.
+      else log.debug({ eventId: meta.eventId, deliveryCount: meta.deliveryCount }, "event handled");
       return result;
     } catch (err) {
       return await failed(msg, meta, err);
