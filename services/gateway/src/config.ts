@@ -59,7 +59,7 @@ export const gatewaySettings = {
     env: "GATEWAY_MAX_IN_FLIGHT_PLACEMENTS",
     description:
       "POST /api/v1/orders calls waiting on the order service at most; one more gets 503 with Retry-After at once instead of queueing until its deadline (size it as the order service's rate x the deadline: Little's law)",
-    default: 64,
+    default: 32,
     parse: parse.integer(1, 100_000),
   },
   bodyLimitBytes: {
