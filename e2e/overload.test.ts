@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { getOrder, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
+import { sample, scrape } from "./support/metrics.js";
 import { systemForSuite } from "./support/system.js";
 
 const BOUND = 4;
@@ -39,6 +40,7 @@ describe("overload", () => {
       const retryAfter = Number(refused.headers.get("retry-after"));
       assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 30, `Retry-After ${retryAfter}`);
     }
+    assert.equal(sample(await scrape(system, "order"), "orders_admission_refused_total"), 3, "each refusal counted");
     const db = openDatabase(system.database.url);
     try {
       assert.equal(await db.scalar("SELECT count(*) FROM orders.orders"), BOUND, "a refusal places nothing");

@@ -55,7 +55,12 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
     placeOrder: (call, callback) =>
       inCallContext(call, async () => {
         if (deadlinePassed(call)) throw deadlineExceeded();
-        deps.admission?.admit();
+        try {
+          deps.admission?.admit();
+        } catch (err) {
+          if (err instanceof BackloggedError) metrics.ordersRefused.inc();
+          throw err;
+        }
         const started = performance.now();
         const request = call.request;
         const result = await placeOrder(

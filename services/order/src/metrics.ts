@@ -24,8 +24,14 @@ export function createOrderMetrics(
     registers,
   });
   for (const outcome of ["placed", "replayed"]) ordersPlaced.inc({ outcome }, 0);
+  const ordersRefused = new Counter({
+    name: "orders_admission_refused_total",
+    help: "PlaceOrder calls refused by admission control (the system was behind: ADMISSION_MAX_PENDING_ORDERS)",
+    registers,
+  });
+  ordersRefused.inc(0);
   // UNSAFE_ORDER_NO_WAITING_STATUS: the publisher side without its view of where orders wait.
-  if (!waitingStatus) return { registry, ordersPlaced };
+  if (!waitingStatus) return { registry, ordersPlaced, ordersRefused };
   // One query per scrape, shared by orders_pending and orders_stalled.
   const pendingByStep = perScrape(async () => {
     const { rows } = await pool.query<{ waiting_on: string; pending: string; stalled: string }>(
@@ -58,7 +64,7 @@ export function createOrderMetrics(
       for (const r of await pendingByStep().catch(() => [])) this.set({ waiting_on: r.waiting_on }, Number(r.stalled));
     },
   });
-  return { registry, ordersPlaced };
+  return { registry, ordersPlaced, ordersRefused };
 }
 
 export type OrderMetrics = ReturnType<typeof createOrderMetrics>;
