@@ -15,7 +15,10 @@ import { systemForSuite } from "./support/system.js";
 const SERVICES = ["gateway", "order", "inventory", "payment", "notification"] as const;
 
 describe("trace-continuity", () => {
-  const system = systemForSuite();
+  // Debug: a consumer's line per message is debug (its info line is one per batch, outside any one trace).
+  const system = systemForSuite({
+    env: Object.fromEntries(SERVICES.map((s) => [s, { LOG_LEVEL: "debug" }])),
+  });
 
   it("when one order is placed, then the spans of all five services share one trace with unbroken parent links", async (t) => {
     const res = await fetch(`${system.gatewayUrl}/api/v1/orders`, {
@@ -81,7 +84,7 @@ describe("trace-continuity", () => {
         (s) =>
           s.service === "payment" && s.parentSpanId === find("payment", "process inventory.stock.reserved")?.spanId,
       ),
-      "the handler's database work nests in its process span",
+      "the handler's work (its event's publish) nests in its process span",
     );
 
     // Logs: each service's lines in this trace carry the one correlation id.
