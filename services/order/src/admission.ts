@@ -13,7 +13,7 @@
  * completion rate x the longest an accepted order should wait to be final. At
  * 20 completed orders/s and 30 s, 600. The count of pending orders is read
  * every `refreshMs` (one indexed query, not one per call), and the orders
- * admitted since are added to it, so a burst between two counts is bounded too.
+ * being placed, and those placed since the count began, are added to it, so a burst between two counts is bounded too.
  */
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
@@ -42,23 +42,32 @@ export interface AdmissionOptions {
 }
 
 export interface Admission {
-  /** Counts one more order in, or throws BackloggedError. */
-  admit(): void;
-  /** The pending orders as last counted, plus those admitted since. */
+  /**
+   * Counts one more order in, or throws BackloggedError; call the function it
+   * returns once the placement is over (committed or not).
+   */
+  admit(): () => void;
+  /** The pending orders as last counted, plus those placed or being placed since. */
   readonly pending: number;
   stop(): void;
 }
 
 export function startAdmission({ pool, logger, maxPending, refreshMs = 200 }: AdmissionOptions): Admission {
-  let counted = 0;
-  let admitted = 0; // since the count began
+  let counted = 0; // PENDING orders in the last count's snapshot
+  let inFlight = 0; // admitted, placement not over: not in any snapshot yet
+  let finished = 0; // placements over, ever
+  let finishedAtCount = 0; // ... when the last count began: those after it may be missing from it
   let completedPerS = 0; // smoothed: orders that left PENDING per second
-  let lastCount: { at: number; pending: number; admitted: number } | undefined;
+  let lastCount: { at: number; pending: number; finished: number } | undefined;
   let refusing = false;
   let stopped = false;
 
+  // Errs on the safe side: a placement that ended while the count ran is counted whether or not the
+  // snapshot saw it, and one that placed nothing (a replay, an error) until the next count.
+  const estimate = () => counted + (finished - finishedAtCount) + inFlight;
+
   async function count() {
-    const admittedBefore = admitted;
+    const finishedBefore = finished;
     const started = performance.now();
     const { rows } = await pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM orders.orders WHERE status = 'PENDING'",
@@ -67,14 +76,13 @@ export function startAdmission({ pool, logger, maxPending, refreshMs = 200 }: Ad
     const pending = rows[0]?.n ?? 0;
     if (lastCount) {
       // What left the backlog: what was there, plus what came in, minus what is there now.
-      const left = lastCount.pending + (admittedBefore - lastCount.admitted) - pending;
+      const left = lastCount.pending + (finishedBefore - lastCount.finished) - pending;
       const rate = Math.max(0, left) / ((now - lastCount.at) / 1000);
       completedPerS = completedPerS === 0 ? rate : 0.8 * completedPerS + 0.2 * rate;
     }
-    lastCount = { at: started, pending, admitted: admittedBefore };
+    lastCount = { at: started, pending, finished: finishedBefore };
     counted = pending;
-    // Orders admitted while the query ran may be in the count or not: counting them again errs on the safe side.
-    admitted -= admittedBefore;
+    finishedAtCount = finishedBefore;
   }
 
   const loop = (async () => {
@@ -91,8 +99,8 @@ export function startAdmission({ pool, logger, maxPending, refreshMs = 200 }: Ad
 
   return {
     admit() {
-      if (maxPending <= 0) return;
-      const pending = counted + admitted;
+      if (maxPending <= 0) return () => {};
+      const pending = estimate();
       if (pending >= maxPending) {
         if (!refusing)
           logger.warn({ pending, bound: maxPending }, "admission: the system is behind; refusing new orders");
@@ -104,10 +112,17 @@ export function startAdmission({ pool, logger, maxPending, refreshMs = 200 }: Ad
       }
       if (refusing) logger.info({ pending, bound: maxPending }, "admission: accepting new orders again");
       refusing = false;
-      admitted++;
+      inFlight++;
+      let over = false;
+      return () => {
+        if (over) return;
+        over = true;
+        inFlight--;
+        finished++;
+      };
     },
     get pending() {
-      return counted + admitted;
+      return estimate();
     },
     stop() {
       stopped = true;

@@ -55,8 +55,9 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
     placeOrder: (call, callback) =>
       inCallContext(call, async () => {
         if (deadlinePassed(call)) throw deadlineExceeded();
+        let placed: (() => void) | undefined;
         try {
-          deps.admission?.admit();
+          placed = deps.admission?.admit();
         } catch (err) {
           if (err instanceof BackloggedError) metrics.ordersRefused.inc();
           throw err;
@@ -71,7 +72,7 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
             items: request.items.map((i) => ({ sku: i.sku, quantity: i.quantity })),
             paymentToken: request.paymentToken,
           },
-        );
+        ).finally(() => placed?.());
         metrics.ordersPlaced.inc({ outcome: result.replayed ? "replayed" : "placed" });
         logger.info(
           { orderId: result.orderId, replayed: result.replayed, ms: Math.round(performance.now() - started) },
