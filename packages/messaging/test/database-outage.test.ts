@@ -35,7 +35,9 @@ describe("consumer runner through a Postgres restart", () => {
     const consumer = await f.consume(
       { durable: "t-outage", ackWaitMs: 2000, maxDeliver: 3, maxAckPending: 20 },
       {
+        // Batches: an outage in the middle of a batch's transaction naks the whole batch, uncounted.
         concurrency: 4,
+        batchSize: 8,
         outageRetryDelayMs: 300,
         observer: { onDelivery: (d) => outcomes.push(d.outcome) },
         handler: async ({ tx, event }) => {
