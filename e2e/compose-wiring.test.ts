@@ -9,7 +9,7 @@
  *   pnpm e2e compose-wiring
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,6 +24,7 @@ import {
   type OtlpReceiver,
   REPO_ROOT,
   ROLES_SQL,
+  registerGatewayIssuer,
   type ServiceProcess,
   startNatsServer,
   startOtlpReceiver,
@@ -39,9 +40,19 @@ interface ComposeService {
   image?: string;
   build?: unknown;
   environment?: Record<string, string>;
-  ports?: { target: number; published: number }[];
+  /** Long syntax, or (docker-compose 1.29, with a host address) "ip:published:target/proto". */
+  ports?: ({ target: number; published: number } | string)[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+}
+
+/** A service's ports as { hostIp, target }, whichever syntax compose printed. */
+function portsOf(svc: ComposeService | undefined): { hostIp?: string; target: number }[] {
+  return (svc?.ports ?? []).map((p) => {
+    if (typeof p !== "string") return { hostIp: (p as { host_ip?: string }).host_ip, target: p.target };
+    const parts = p.split("/")[0]?.split(":") ?? [];
+    return { hostIp: parts.length === 3 ? parts[0] : undefined, target: Number(parts.at(-1)) };
+  });
 }
 
 describe("compose-wiring", () => {
@@ -50,6 +61,7 @@ describe("compose-wiring", () => {
   let database: TestDatabase;
   let traces: OtlpReceiver;
   const processes: ServiceProcess[] = [];
+  let issuer: ChildProcess | undefined;
 
   before(async () => {
     // What compose itself resolves (anchors, defaults), and a check that it is valid.
@@ -66,12 +78,13 @@ describe("compose-wiring", () => {
     traces = await startOtlpReceiver();
   });
   after(async () => {
+    issuer?.kill("SIGTERM");
     await Promise.allSettled(processes.map((p) => p.stop(5000)));
     await Promise.allSettled([nats?.stop(), database?.drop(), traces?.stop()]);
   });
 
   it("when compose's file is read, then it has the infrastructure, every service from one image, health-gated start-up, and matching credentials", () => {
-    for (const name of ["postgres", "nats", "jaeger", "prometheus", "grafana", ...APP_SERVICES]) {
+    for (const name of ["postgres", "nats", "jaeger", "prometheus", "grafana", "issuer", ...APP_SERVICES]) {
       assert.ok(compose.services[name], `service ${name}`);
     }
     const roles = readFileSync(ROLES_SQL, "utf8");
@@ -107,6 +120,21 @@ describe("compose-wiring", () => {
       volumes.some((v) => /infra\/postgres\/roles\.sql:\/docker-entrypoint-initdb\.d\//.test(v)),
       "Postgres runs roles.sql at its first start",
     );
+    // The development issuer mints for anyone who asks: reachable from this machine only.
+    assert.deepEqual(
+      portsOf(compose.services.issuer).map((p) => p.hostIp),
+      ["127.0.0.1"],
+      "the issuer is published on 127.0.0.1 only",
+    );
+    for (const name of ["gateway", "order"]) {
+      const env = compose.services[name]?.environment ?? {};
+      assert.equal(
+        env.AUTH_ISSUER,
+        compose.services.issuer?.environment?.AUTH_ISSUER,
+        `${name} trusts the issuer's iss`,
+      );
+      assert.match(env.AUTH_JWKS_URL ?? "", /^http:\/\/issuer:8090\//, `${name} fetches the issuer's keys`);
+    }
     const prometheus = readFileSync(join(REPO_ROOT, "infra", "prometheus", "prometheus.yml"), "utf8");
     for (const name of APP_SERVICES) {
       const port = compose.services[name]?.environment?.HTTP_PORT ?? compose.services[name]?.environment?.PORT;
@@ -117,8 +145,8 @@ describe("compose-wiring", () => {
   it("when every service starts with compose's environment, then each becomes ready and an order completes", async () => {
     // Container ports of the app services -> free local ports; compose host names -> loopback.
     const portMap = new Map<number, number>();
-    for (const name of APP_SERVICES) {
-      for (const p of compose.services[name]?.ports ?? []) portMap.set(p.target, await freePort());
+    for (const name of [...APP_SERVICES, "issuer"]) {
+      for (const p of portsOf(compose.services[name])) portMap.set(p.target, await freePort());
     }
     const natsPort = new URL(nats.url).port;
     const otlpPort = new URL(traces.endpoint).port;
@@ -131,15 +159,33 @@ describe("compose-wiring", () => {
         url.pathname = testDb.pathname;
         return url.toString();
       }
-      if (["PORT", "HTTP_PORT", "GRPC_PORT"].includes(key)) return String(portMap.get(Number(value)) ?? value);
+      if (["PORT", "HTTP_PORT", "GRPC_PORT", "DEV_ISSUER_PORT"].includes(key)) {
+        return String(portMap.get(Number(value)) ?? value);
+      }
+      if (key === "DEV_ISSUER_KEYS_FILE")
+        return join(REPO_ROOT, ".tmp", `compose-issuer-${Date.now().toString(36)}`, "keys.json");
       return value
         .replace(/\bnats:4222\b/, `127.0.0.1:${natsPort}`)
+        .replace(/\b(issuer|127\.0\.0\.1):8090\b/, `127.0.0.1:${portMap.get(8090)}`)
         .replace(/\bjaeger:4318\b/, `127.0.0.1:${otlpPort}`)
         .replace(
           /\b(order|inventory|payment|notification|gateway):(\d+)\b/,
           (_m, _h, p) => `127.0.0.1:${portMap.get(Number(p)) ?? p}`,
         );
     };
+
+    // The issuer, from its compose command, with its compose environment.
+    const issuerSvc = compose.services.issuer as ComposeService & { command: string[] };
+    const issuerEnv: Record<string, string> = { ...baseEnv(), NODE_ENV: "production" };
+    for (const [k, v] of Object.entries(issuerSvc.environment ?? {})) issuerEnv[k] = mapValue(k, String(v));
+    const [node, ...issuerArgs] = issuerSvc.command;
+    assert.equal(node, "node");
+    issuer = spawn(process.execPath, issuerArgs, { cwd: REPO_ROOT, env: issuerEnv, stdio: "ignore" });
+    const issuerUrl = `http://127.0.0.1:${portMap.get(8090)}`;
+    await waitFor(
+      "the issuer's JWKS",
+      async () => (await fetch(`${issuerUrl}/.well-known/jwks.json`).catch(() => null))?.ok,
+    );
 
     for (const name of APP_SERVICES) {
       const svc = compose.services[name]!;
@@ -170,6 +216,15 @@ describe("compose-wiring", () => {
     assert.match(probe.stdout, /SERVING/);
 
     const gatewayUrl = `http://127.0.0.1:${portMap.get(8080)}`;
+    // Tokens from compose's issuer, as `pnpm run token` asks it (POST /token).
+    const mint = async (sub: string, scope?: string) => {
+      const res = await fetch(`${issuerUrl}/token`, { method: "POST", body: JSON.stringify({ sub, scope }) });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    registerGatewayIssuer(gatewayUrl, {
+      token: (sub) => mint(sub),
+      operatorToken: () => mint("ops", "orders:operator"),
+    });
     const res = await postOrder(gatewayUrl, { customerId: "cust-compose", items: [{ sku: "KB-001", quantity: 1 }] });
     assert.equal(res.status, 201);
     await waitForOrder(gatewayUrl, res.body.orderId as string, (o) => o.status === "CONFIRMED" && notified(o));

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { SERVICE_NAMES } from "@orderflow/testing";
+import { authHeaders } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce } from "./support/orders.js";
 import { systemForSuite } from "./support/system.js";
@@ -26,7 +27,11 @@ function loadGenerator(gatewayUrl: string) {
       try {
         const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
           method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": key },
+          headers: {
+            "content-type": "application/json",
+            "idempotency-key": key,
+            ...(await authHeaders(gatewayUrl, "cust-shutdown")),
+          },
           body: JSON.stringify({ customerId: "cust-shutdown", items: [{ sku: "CB-001", quantity: 1 }] }),
         });
         if (res.status === 201) {

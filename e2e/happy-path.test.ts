@@ -6,17 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createGrpcClient, OrderService, OrderStatus } from "@orderflow/contracts";
+import * as grpc from "@grpc/grpc-js";
+import { AUTHORIZATION_METADATA_KEY, createGrpcClient, OrderService, OrderStatus } from "@orderflow/contracts";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { systemForSuite } from "./support/system.js";
 
-/** Follows the order through the server-streaming WatchOrder RPC until the stream ends. */
-async function watchStatuses(address: string, orderId: string): Promise<string[]> {
+/** Follows the order through the server-streaming WatchOrder RPC until the stream ends, as its customer. */
+async function watchStatuses(address: string, orderId: string, token: string): Promise<string[]> {
   const client = createGrpcClient(OrderService, address);
+  const metadata = new grpc.Metadata();
+  metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${token}`);
   try {
     const seen: string[] = [];
-    for await (const o of client.watchOrder({ orderId }, { deadline: new Date(Date.now() + 20_000) })) {
+    for await (const o of client.watchOrder({ orderId }, { deadline: new Date(Date.now() + 20_000), metadata })) {
       seen.push(OrderStatus[o.status]);
     }
     return seen;
@@ -39,7 +42,7 @@ describe("happy-path", () => {
     });
     assert.equal(res.status, 201);
     const orderId = res.body.orderId as string;
-    const watched = watchStatuses(system.orderGrpcAddress, orderId);
+    const watched = watchStatuses(system.orderGrpcAddress, orderId, await system.auth.token("cust-happy"));
 
     const order = await waitForOrder(system.gatewayUrl, orderId, (o) => o.status === "CONFIRMED" && notified(o));
     assert.deepEqual(steps(order), ["placed", "stock_reserved", "payment_succeeded", "confirmed", "notified"]);

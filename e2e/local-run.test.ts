@@ -64,10 +64,27 @@ describe("local-run", () => {
         "it prints the URLs",
       );
 
+      // The README's lines: a token from the development issuer, then curl with it.
+      const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
+      const token = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", "scripts/token.ts", "--sub", "c-1"],
+        {
+          cwd: REPO_ROOT,
+          env: { ...baseEnv(), PORT_OFFSET: String(offset) },
+          encoding: "utf8",
+        },
+      );
+      assert.match(token.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, "pnpm run token prints the token and nothing else");
+      const stock = (auth?: string) =>
+        fetch(`${gatewayUrl}/api/v1/inventory`, auth ? { headers: { authorization: auth } } : {});
+      assert.equal((await stock()).status, 401, "no token: 401");
+      assert.equal((await stock(`Bearer ${token.stdout.trim()}`)).status, 200, "with the token: 200");
+
       // Not spawnSync: the event loop must keep reading pnpm start's output meanwhile.
       const demo = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
         cwd: REPO_ROOT,
-        env: { ...baseEnv(), GATEWAY_URL: `http://127.0.0.1:${8080 + offset}` },
+        env: { ...baseEnv(), GATEWAY_URL: gatewayUrl, PORT_OFFSET: String(offset) },
         encoding: "utf8",
         timeout: 60_000,
       });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type ReceivedSpan, startSystem, waitFor } from "@orderflow/testing";
-import { notified, postOrder, waitForOrder } from "./support/api.js";
+import { authHeaders, notified, postOrder, waitForOrder } from "./support/api.js";
 import { systemForSuite } from "./support/system.js";
 
 const SERVICES = ["gateway", "order", "inventory", "payment", "notification"] as const;
@@ -23,7 +23,12 @@ describe("trace-continuity", () => {
   it("when one order is placed, then the spans of all five services share one trace with unbroken parent links", async (t) => {
     const res = await fetch(`${system.gatewayUrl}/api/v1/orders`, {
       method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": "trace-1", "x-correlation-id": "corr-trace-1" },
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": "trace-1",
+        "x-correlation-id": "corr-trace-1",
+        ...(await authHeaders(system.gatewayUrl, "cust-trace")),
+      },
       body: JSON.stringify({ customerId: "cust-trace", items: [{ sku: "KB-001", quantity: 1 }] }),
     });
     assert.equal(res.status, 201);

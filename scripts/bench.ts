@@ -41,6 +41,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { createVerifier } from "../packages/auth/src/index.js";
 import {
   createTestDatabase,
   freePort,
@@ -193,12 +194,19 @@ interface Answer {
   type?: string;
 }
 
+/** A bearer token per customer of the mix (bench-0 .. bench-999), minted once the system runs. */
+const TOKENS: string[] = [];
+
 async function post(gatewayUrl: string, n: number): Promise<Answer> {
   const started = performance.now();
   try {
     const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
       method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": randomUUID(),
+        authorization: `Bearer ${TOKENS[n % 1000]}`,
+      },
       body: body(n),
     });
     const text = await res.text();
@@ -354,6 +362,9 @@ async function main() {
         (await db.query<{ n: string }>("SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'")).rows[0]
           ?.n ?? 0,
       );
+
+    for (let i = 0; i < 1000; i++) TOKENS[i] = await system.auth.token(`bench-${i}`);
+    const verifyUs = await verificationCost(system.auth.verifierConfig, TOKENS);
 
     // Warm-up: JIT, pools, connections.
     await closedLoop(system.gatewayUrl, 8, 3);
@@ -579,6 +590,10 @@ async function main() {
           .join(", ")}, load generator ${profile.loadGenCpuMsPerOrder}`,
       ],
       [
+        "caller verification (ES256 JWT, jose)",
+        `${verifyUs} µs of CPU per token, in this process; twice per order (the gateway and the order service): ${round((2 * verifyUs) / 1000, 2)} ms of the CPU ms per order above`,
+      ],
+      [
         "idle RSS (MB)",
         Object.entries(idleRss)
           .map(([k, v]) => `${k} ${v}`)
@@ -600,12 +615,25 @@ async function main() {
         overload,
         idleRss,
         ratios,
+        verifyUsPerToken: verifyUs,
       }),
     );
   } finally {
     await db.end();
     await system.stop();
   }
+}
+
+/** CPU µs one verification of a bearer token takes (signature, claims; keys cached), as the services do it. */
+async function verificationCost(config: Parameters<typeof createVerifier>[0], tokens: string[]): Promise<number> {
+  const verifier = createVerifier(config);
+  await verifier.warmUp();
+  for (let i = 0; i < 500; i++) await verifier.verify(tokens[i % tokens.length] as string); // JIT
+  const n = 5000;
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) await verifier.verify(tokens[i % tokens.length] as string);
+  const used = process.cpuUsage(before);
+  return round((used.user + used.system) / n, 1);
 }
 
 async function waitForDrain(pending: () => Promise<number>, timeoutMs = 120_000) {

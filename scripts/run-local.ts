@@ -9,13 +9,18 @@
  * - NATS: NATS_URL if set (as given); else nats-server with JetStream started
  *   here, with the per-service users of infra/nats/users.conf, on 4222 or, when
  *   that is taken, a free port (store under .tmp/local).
+ * - A development token issuer (OpenID configuration, JWKS, POST /token for
+ *   `pnpm -s run token --sub c-1`) on 127.0.0.1:8090, run inside this process,
+ *   its ES256 keys kept under .tmp/local so that tokens survive a restart; the
+ *   gateway and the order service trust it (AUTH_ISSUER), unless AUTH_ISSUER is
+ *   set, in which case no issuer is started and that one is trusted.
  * - The five services as separate processes (each migrates its own schema;
  *   inventory seeds the catalogue), their logs interleaved and readable.
  * - A service that dies is restarted by a supervisor (growing delay) and the
  *   exit is printed: reported, never hidden.
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
  *
- * Ports: gateway 8080, order gRPC 50051, ops 8081-8084; PORT_OFFSET shifts them all.
+ * Ports: gateway 8080, order gRPC 50051, ops 8081-8084, issuer 8090; PORT_OFFSET shifts them all.
  * REPLICAS=n: n processes of every service (replica k on the ports + 100 * (k - 1)).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -23,6 +28,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { connect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
+import { createIssuer, keysFromFile, serveIssuer } from "../packages/auth/src/index.js";
 import { SERVICE_NAMES, type ServiceName, SYSTEM, service } from "../packages/system/src/index.js";
 import {
   applyRoles,
@@ -152,9 +158,25 @@ async function serviceDatabaseUrls(url: string): Promise<(service: keyof typeof 
   }
 }
 
+/** The issuer the services trust: the development issuer started here, or AUTH_ISSUER's. */
+async function issuer(): Promise<{ url: string; startedHere: boolean }> {
+  if (process.env.AUTH_ISSUER) return { url: process.env.AUTH_ISSUER, startedHere: false };
+  const issuerPort = port(8090);
+  const url = `http://127.0.0.1:${issuerPort}`;
+  const dev = await createIssuer({
+    issuerUrl: url,
+    audience: process.env.AUTH_AUDIENCE ?? "orderflow-api",
+    keys: await keysFromFile(join(LOCAL, "dev-issuer", "keys.json")),
+  });
+  const server = await serveIssuer(dev, { port: issuerPort, mint: true });
+  started.push({ name: "development issuer", stop: () => server.stop() });
+  return { url, startedHere: true };
+}
+
 const databaseUrl = await postgres();
 const databaseUrlOf = await serviceDatabaseUrls(databaseUrl);
 const { url: natsUrl, withUsers } = await nats();
+const trusted = await issuer();
 const natsUser = (service: keyof typeof NATS_USERS) =>
   withUsers ? { NATS_USER: NATS_USERS[service].user, NATS_PASSWORD: NATS_USERS[service].password } : {};
 // Every variable of the shell reaches every service (RATE_LIMIT_MAX, CONSUMER_CONCURRENCY,
@@ -165,6 +187,7 @@ const common = {
   NODE_ENV: process.env.NODE_ENV ?? "development",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   NATS_URL: natsUrl,
+  AUTH_ISSUER: trusted.url,
 };
 // REPLICAS=n runs n processes of every service; replica k's ports are the first's + 100 * (k - 1),
 // and the gateways balance over every order replica (round-robin).
@@ -231,7 +254,10 @@ try {
 }
 console.log(`
   orderflow is running
-    gateway (HTTP API)   http://127.0.0.1:${port(8080)}   e.g. curl http://127.0.0.1:${port(8080)}/api/v1/inventory
+    gateway (HTTP API)   http://127.0.0.1:${port(8080)}   every /api/v1 call needs a bearer token:
+                         TOKEN=$(pnpm -s run token --sub c-1)
+                         curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port(8080)}/api/v1/inventory
+    token issuer         ${trusted.url}${trusted.startedHere ? " (development: POST /token mints for anyone on this machine)" : " (AUTH_ISSUER)"}
     order gRPC           127.0.0.1:${port(50051)}
     metrics              http://127.0.0.1:${port(8081)}/metrics (order) ... ${port(8084)} (notification), ${port(8080)}/metrics (gateway)
     traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"} (Jaeger UI http://127.0.0.1:16686 when running)

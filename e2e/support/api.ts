@@ -1,5 +1,19 @@
-/** What an HTTP client of the system does in the scenarios: plain fetch against the gateway. */
+/**
+ * What an HTTP client of the system does in the scenarios: plain fetch against
+ * the gateway, with a bearer token from the issuer that system trusts. An order
+ * is placed by its customer (a token whose subject is `customerId`); the
+ * scenarios then watch it as an operator does (the operator scope reads every
+ * order). Who may read what is e2e/auth.test.ts's subject.
+ */
 import { randomUUID } from "node:crypto";
+import { issuerOfGateway } from "@orderflow/testing";
+
+/** Authorization headers of `sub` (default: an operator) for the gateway at `gatewayUrl`. */
+export async function authHeaders(gatewayUrl: string, sub?: string): Promise<Record<string, string>> {
+  const issuer = issuerOfGateway(gatewayUrl);
+  const token = sub === undefined ? await issuer.operatorToken() : await issuer.token(sub);
+  return { authorization: `Bearer ${token}` };
+}
 
 export interface OrderRequest {
   customerId: string;
@@ -10,14 +24,18 @@ export interface OrderRequest {
 export async function postOrder(gatewayUrl: string, body: OrderRequest, key: string = randomUUID()) {
   const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
     method: "POST",
-    headers: { "content-type": "application/json", "idempotency-key": key },
+    headers: {
+      "content-type": "application/json",
+      "idempotency-key": key,
+      ...(await authHeaders(gatewayUrl, body.customerId)),
+    },
     body: JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 export async function getOrder(gatewayUrl: string, orderId: string) {
-  const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`);
+  const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`, { headers: await authHeaders(gatewayUrl) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -41,8 +59,9 @@ export async function waitForOrder(
 ): Promise<OrderJson> {
   const deadline = Date.now() + timeoutMs;
   let last: OrderJson | undefined;
+  const headers = await authHeaders(gatewayUrl);
   while (Date.now() < deadline) {
-    const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`).catch(() => undefined);
+    const res = await fetch(`${gatewayUrl}/api/v1/orders/${orderId}`, { headers }).catch(() => undefined);
     if (res?.ok) {
       last = (await res.json()) as OrderJson;
       if (done(last)) return last;
@@ -56,6 +75,6 @@ export const steps = (order: OrderJson) => order.timeline.map((t) => t.step);
 export const notified = (order: OrderJson) => steps(order).includes("notified");
 
 export async function getStock(gatewayUrl: string, sku: string) {
-  const res = await fetch(`${gatewayUrl}/api/v1/inventory/${sku}`);
+  const res = await fetch(`${gatewayUrl}/api/v1/inventory/${sku}`, { headers: await authHeaders(gatewayUrl) });
   return (await res.json()) as { sku: string; available: number; reserved: number };
 }

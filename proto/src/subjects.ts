@@ -79,3 +79,9 @@ export const CORRELATION_METADATA_KEY = "x-correlation-id";
  * should wait before asking again (the gateway's Retry-After).
  */
 export const RETRY_AFTER_METADATA_KEY = "retry-after";
+
+/**
+ * gRPC metadata of every OrderService call: the caller's bearer token,
+ * "Bearer <jwt>" (the order service verifies it itself).
+ */
+export const AUTHORIZATION_METADATA_KEY = "authorization";

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelayMs } from "@orderflow/backoff";
+import { authHeaders } from "../api.js";
 
 export interface ClientOrder {
   key: string;
@@ -52,7 +53,11 @@ export async function placeUntilAnswered(
     try {
       const res = await fetch(`${gatewayUrl()}/api/v1/orders`, {
         method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": order.key },
+        headers: {
+          "content-type": "application/json",
+          "idempotency-key": order.key,
+          ...(await authHeaders(gatewayUrl(), order.customerId)),
+        },
         body: JSON.stringify(order.body),
         signal: AbortSignal.timeout(attemptTimeoutMs),
       });

@@ -103,6 +103,102 @@ export const natsSettings = {
   natsPassword: { env: "NATS_PASSWORD", description: "password of NATS_USER", default: "", parse: parse.string },
 } satisfies SettingsShape;
 
+/**
+ * Who may call: how the gateway and the order service verify a bearer token
+ * (packages/auth). The defaults point at the development issuer that
+ * `pnpm start` runs; anywhere real, point them at your issuer.
+ */
+export const authSettings = {
+  authIssuer: {
+    env: "AUTH_ISSUER",
+    description: "the `iss` every token must carry (the issuer's URL)",
+    default: "http://127.0.0.1:8090",
+    parse: parse.url,
+  },
+  authAudience: {
+    env: "AUTH_AUDIENCE",
+    description: "the `aud` every token must carry (or contain)",
+    default: "orderflow-api",
+    parse: parse.string,
+  },
+  authJwksUrl: {
+    env: "AUTH_JWKS_URL",
+    description: "where the issuer publishes its keys (empty: AUTH_ISSUER + /.well-known/jwks.json)",
+    default: "",
+    parse: parse.url,
+  },
+  authAlgorithms: {
+    env: "AUTH_ALGORITHMS",
+    description: "allowed signing algorithms, comma-separated (asymmetric only: HS* and none are refused)",
+    default: ["ES256"],
+    parse: (raw: string) => {
+      const algs = raw
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean);
+      const bad = algs.find((a) => !/^(ES256|ES384|ES512|RS256|RS384|RS512|PS256|PS384|PS512|EdDSA|Ed25519)$/.test(a));
+      if (bad || algs.length === 0)
+        throw new Error(`expected asymmetric JWS algorithms (e.g. ES256), not ${bad ?? "none"}`);
+      return algs;
+    },
+  },
+  authClockToleranceS: {
+    env: "AUTH_CLOCK_TOLERANCE_S",
+    description: "slack for a token's exp and nbf against this machine's clock",
+    default: 30,
+    parse: parse.integer(0, 600),
+  },
+  authJwksCooldownMs: {
+    env: "AUTH_JWKS_COOLDOWN_MS",
+    description: "a token with an unknown kid refetches the issuer's keys at most once per this window",
+    default: 30_000,
+    parse: parse.integer(0, 3_600_000),
+  },
+  authJwksMaxAgeMs: {
+    env: "AUTH_JWKS_MAX_AGE_MS",
+    description: "the issuer's keys are refreshed in the background once this old (a failed refresh keeps them)",
+    default: 600_000,
+    parse: parse.integer(1000, 86_400_000),
+  },
+  authJwksTimeoutMs: {
+    env: "AUTH_JWKS_TIMEOUT_MS",
+    description: "a fetch of the issuer's keys that takes longer fails (the call gets 503, not 401)",
+    default: 2000,
+    parse: parse.integer(100, 60_000),
+  },
+  authOperatorScope: {
+    env: "AUTH_OPERATOR_SCOPE",
+    description: "the scope that may read every customer's orders (operators, the operator tools)",
+    default: "orders:operator",
+    parse: parse.string,
+  },
+} satisfies SettingsShape;
+
+/** The verifier's configuration from the auth settings. */
+export function verifierConfig(s: {
+  authIssuer: string;
+  authAudience: string;
+  authJwksUrl: string;
+  authAlgorithms: string[];
+  authClockToleranceS: number;
+  authJwksCooldownMs: number;
+  authJwksMaxAgeMs: number;
+  authJwksTimeoutMs: number;
+  authOperatorScope: string;
+}) {
+  return {
+    issuer: s.authIssuer,
+    audience: s.authAudience,
+    jwksUrl: s.authJwksUrl || `${s.authIssuer.replace(/\/$/, "")}/.well-known/jwks.json`,
+    algorithms: s.authAlgorithms,
+    clockToleranceS: s.authClockToleranceS,
+    jwksCooldownMs: s.authJwksCooldownMs,
+    jwksMaxAgeMs: s.authJwksMaxAgeMs,
+    jwksTimeoutMs: s.authJwksTimeoutMs,
+    operatorScope: s.authOperatorScope,
+  };
+}
+
 /** Settings of a service that consumes and produces events. */
 export const messagingSettings = {
   ...natsSettings,

@@ -8,4 +8,5 @@ export * from "./start-nats-server.js";
 export * from "./start-postgres-server.js";
 export * from "./start-service.js";
 export * from "./start-system.js";
+export * from "./test-issuer.js";
 export * from "./wait-for.js";

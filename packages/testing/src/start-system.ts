@@ -15,6 +15,7 @@ import { type NatsClusterHandle, startNatsCluster } from "./start-nats-cluster.j
 import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, readyTimeoutMs, type ServiceProcess } from "./start-service.js";
+import { registerGatewayIssuer, startTestIssuer, type TestIssuer } from "./test-issuer.js";
 
 // The services and their order come from the catalogue (packages/system).
 export { SERVICE_NAMES, type ServiceName } from "@orderflow/system";
@@ -51,6 +52,8 @@ export interface System {
   natsCluster?: NatsClusterHandle;
   /** Every span the services exported (OTLP/HTTP JSON). */
   traces: OtlpReceiver;
+  /** The token issuer the gateway and the order service trust: mint tokens, rotate keys, stop its JWKS. */
+  auth: TestIssuer;
   database: TestDatabase;
   /** The system's own Postgres server, with postgres: "private". */
   postgres?: PostgresServerHandle;
@@ -83,6 +86,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     ? clusterAsServer(natsCluster)
     : await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
   const traces = await startOtlpReceiver();
+  const auth = await startTestIssuer();
   const postgres = options.postgres === "private" ? await startPostgresServer() : undefined;
   const database = await createTestDatabase(postgres?.url)
     .then(async (db) => {
@@ -99,6 +103,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     nats,
     natsCluster,
     traces,
+    auth,
     database,
     postgres,
     gatewayUrl: "",
@@ -117,7 +122,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     },
     async stop() {
       await Promise.allSettled([...processes.values()].map((p) => p.stop(5000)));
-      await Promise.allSettled([nats.stop(), database.drop(), traces.stop()]);
+      await Promise.allSettled([nats.stop(), database.drop(), traces.stop(), auth.server.stop()]);
       await postgres?.destroy();
     },
   };
@@ -151,10 +156,11 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint,
           OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
           OTEL_BSP_SCHEDULE_DELAY: "100",
-          ...(name === "order" ? { GRPC_PORT: String(grpcPort) } : {}),
+          ...(name === "order" ? { GRPC_PORT: String(grpcPort), ...auth.env } : {}),
           ...(name === "gateway"
             ? {
                 PORT: String(n === 1 ? ports.gateway : httpPort),
+                ...auth.env,
                 ORDER_GRPC_ADDRESS: [ports.orderGrpc, ...ports.moreOrderGrpc].map((p) => `127.0.0.1:${p}`).join(","),
                 // Every test client is 127.0.0.1: one shared, generous limit.
                 RATE_LIMIT_MAX: "1000000",
@@ -190,6 +196,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     system.gatewayUrls = [...processes.values()]
       .filter((p) => p.label === "gateway" || p.label.startsWith("gateway-"))
       .map((p) => `http://127.0.0.1:${p.env.PORT}`);
+    for (const url of system.gatewayUrls) registerGatewayIssuer(url, auth);
     return system;
   } catch (err) {
     await system.stop();

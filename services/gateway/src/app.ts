@@ -1,11 +1,13 @@
 /** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
 
 import rateLimit from "@fastify/rate-limit";
+import type { Verifier } from "@orderflow/auth";
 import { CORRELATION_METADATA_KEY } from "@orderflow/contracts";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
 import { readiness } from "@orderflow/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { authenticate } from "./authenticate.js";
 import type { InventoryClient } from "./inventory-client.js";
 import type { OrderClient } from "./order-client.js";
 import { errorHandler, sendProblem } from "./problem.js";
@@ -16,10 +18,12 @@ export interface GatewayDeps {
   logger: Logger;
   orders: OrderClient;
   inventory: InventoryClient;
+  /** Verifies the bearer token of every /api/v1 request (packages/auth). */
+  verifier: Verifier;
   bodyLimitBytes: number;
   /** PlaceOrder calls waiting on the order service at most (routes/orders.ts); unbounded when absent. */
   maxInFlightPlacements?: number;
-  /** Requests per client and window on /api routes; unlimited when absent. */
+  /** Requests per caller (the token's subject) and window on /api routes; unlimited when absent. */
   rateLimit?: { max: number; windowMs: number };
   registry?: Registry;
   /** What /readyz checks (the order service reachable, NATS connected); none: always ready. */
@@ -51,7 +55,12 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
 
   app.addHook("onResponse", (request, reply, done) => {
     request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: withoutTokens(request.url),
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       "request completed",
     );
     done();
@@ -67,23 +76,32 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     }),
   );
 
-  const unlimited = { config: { rateLimit: false } };
-  app.get("/healthz", unlimited, async () => ({ status: "ok" }));
-  app.get("/readyz", unlimited, async (_req, reply) => {
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
     const { ready, body } = await readiness(deps.readinessChecks ?? {});
     return reply.code(ready ? 200 : 503).send(body);
   });
-  app.get("/metrics", unlimited, async (_req, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
-  );
-  // The API behind a per-client rate limit (429 problem+json with Retry-After);
-  // health, readiness and metrics stay outside it.
-  if (deps.rateLimit) {
-    app.register(rateLimit, { max: deps.rateLimit.max, timeWindow: deps.rateLimit.windowMs });
-  }
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  // The API: a bearer token first (authenticate.ts), then a rate limit per
+  // caller (429 problem+json with Retry-After); health, readiness and metrics
+  // stay outside both.
   app.register(async (api) => {
+    api.addHook("onRequest", authenticate(deps.verifier));
+    if (deps.rateLimit) {
+      await api.register(rateLimit, {
+        max: deps.rateLimit.max,
+        timeWindow: deps.rateLimit.windowMs,
+        // Counted per caller: callers behind one address (a NAT, a proxy) do not share a limit.
+        keyGenerator: (request) => (request.caller ? `${request.caller.issuer} ${request.caller.subject}` : request.ip),
+      });
+    }
     orderRoutes(api, deps.orders, { maxInFlightPlacements: deps.maxInFlightPlacements });
     inventoryRoutes(api, deps.inventory);
   });
   return app;
+}
+
+/** A URL fit for a log line: a token sent in the query string (refused anyway) is not written down. */
+function withoutTokens(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, "$1[redacted]");
 }

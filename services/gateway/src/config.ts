@@ -1,5 +1,13 @@
 /** The only file of the gateway that reads process.env. */
-import { commonSettings, natsSettings, parse, readFaultSwitches, readSettings } from "@orderflow/config";
+import {
+  authSettings,
+  commonSettings,
+  natsSettings,
+  parse,
+  readFaultSwitches,
+  readSettings,
+  verifierConfig,
+} from "@orderflow/config";
 
 export const gatewaySettings = {
   ...commonSettings,
@@ -43,9 +51,10 @@ export const gatewaySettings = {
     default: 1000,
     parse: parse.integer(10, 60_000),
   },
+  ...authSettings,
   rateLimitMax: {
     env: "RATE_LIMIT_MAX",
-    description: "requests one client (IP) may make to /api per RATE_LIMIT_WINDOW_MS; more get 429",
+    description: "requests one caller (the token's subject) may make to /api per RATE_LIMIT_WINDOW_MS; more get 429",
     default: 600,
     parse: parse.integer(1, 10_000_000),
   },
@@ -74,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const settings = readSettings(gatewaySettings, env);
   return {
     ...settings,
+    verifier: verifierConfig(settings),
     retryPolicy: {
       maxAttempts: settings.rpcMaxAttempts,
       attemptTimeoutMs: settings.rpcDeadlineMs,

@@ -8,6 +8,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { GetOrderRequestSchema, ListOrdersRequestSchema, PlaceOrderRequestSchema } from "@orderflow/contracts";
 import {
+  AUTHORIZATION_METADATA_KEY,
   CORRELATION_METADATA_KEY,
   createGrpcClient,
   type GetOrderRequest,
@@ -21,10 +22,14 @@ import { currentCorrelation, type Logger } from "@orderflow/logging";
 import { Counter, type Registry } from "prom-client";
 import { callWithRetry, RETRYABLE_CODES, type RetryPolicy } from "./call-with-retry.js";
 
+/**
+ * Each call carries the caller's bearer token (the `authorization` metadata):
+ * the order service checks who calls itself.
+ */
 export interface OrderClient {
-  placeOrder(request: MessageInitShape<typeof PlaceOrderRequestSchema>): Promise<PlaceOrderResponse>;
-  getOrder(request: MessageInitShape<typeof GetOrderRequestSchema>): Promise<Order>;
-  listOrders(request: MessageInitShape<typeof ListOrdersRequestSchema>): Promise<Order[]>;
+  placeOrder(request: MessageInitShape<typeof PlaceOrderRequestSchema>, bearer: string): Promise<PlaceOrderResponse>;
+  getOrder(request: MessageInitShape<typeof GetOrderRequestSchema>, bearer: string): Promise<Order>;
+  listOrders(request: MessageInitShape<typeof ListOrdersRequestSchema>, bearer: string): Promise<Order[]>;
   close(): void;
   /** Resolves when the channel reaches an order service within `timeoutMs` (a readiness check). */
   ready(timeoutMs: number): Promise<void>;
@@ -84,8 +89,9 @@ export function createOrderClient(
     // Client-side load balancing over every address the target resolves to.
     "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
-  const metadata = () => {
+  const metadata = (bearer: string) => {
     const m = new grpc.Metadata();
+    m.set(AUTHORIZATION_METADATA_KEY, `Bearer ${bearer}`);
     const correlationId = currentCorrelation()?.correlationId;
     if (correlationId) m.set(CORRELATION_METADATA_KEY, correlationId);
     return m;
@@ -104,15 +110,16 @@ export function createOrderClient(
       new Promise<void>((resolve, reject) =>
         client.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())),
       ),
-    placeOrder: (request: PlaceOrderRequest | MessageInitShape<typeof PlaceOrderRequestSchema>) =>
-      retry("PlaceOrder", (deadline) => client.placeOrder(request, { deadline, metadata: metadata() })),
-    getOrder: (request: GetOrderRequest | MessageInitShape<typeof GetOrderRequestSchema>) =>
-      retry("GetOrder", (deadline) => client.getOrder(request, { deadline, metadata: metadata() })),
-    listOrders: (request: ListOrdersRequest | MessageInitShape<typeof ListOrdersRequestSchema>) =>
+    placeOrder: (request: PlaceOrderRequest | MessageInitShape<typeof PlaceOrderRequestSchema>, bearer) =>
+      retry("PlaceOrder", (deadline) => client.placeOrder(request, { deadline, metadata: metadata(bearer) })),
+    getOrder: (request: GetOrderRequest | MessageInitShape<typeof GetOrderRequestSchema>, bearer) =>
+      retry("GetOrder", (deadline) => client.getOrder(request, { deadline, metadata: metadata(bearer) })),
+    listOrders: (request: ListOrdersRequest | MessageInitShape<typeof ListOrdersRequestSchema>, bearer) =>
       // A read: a retry starts the stream again from the beginning.
       retry("ListOrders", async (deadline) => {
         const orders: Order[] = [];
-        for await (const order of client.listOrders(request, { deadline, metadata: metadata() })) orders.push(order);
+        for await (const order of client.listOrders(request, { deadline, metadata: metadata(bearer) }))
+          orders.push(order);
         return orders;
       }),
     close: () => client.close(),

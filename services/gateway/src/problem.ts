@@ -39,6 +39,13 @@ export function sendProblem(reply: FastifyReply, problem: Omit<Problem, "instanc
 export const GRPC_TO_HTTP: Partial<Record<grpc.status, { status: number; type: string; title: string }>> = {
   [grpc.status.INVALID_ARGUMENT]: { status: 400, type: "/problems/invalid-request", title: "Invalid request" },
   [grpc.status.NOT_FOUND]: { status: 404, type: "/problems/not-found", title: "Not found" },
+  // The order service checks the caller itself; the gateway never retries these.
+  [grpc.status.UNAUTHENTICATED]: {
+    status: 401,
+    type: "/problems/unauthenticated",
+    title: "A valid bearer token is required",
+  },
+  [grpc.status.PERMISSION_DENIED]: { status: 403, type: "/problems/forbidden", title: "Forbidden" },
   [grpc.status.ALREADY_EXISTS]: {
     status: 422,
     type: "/problems/idempotency-key-reused",
@@ -133,6 +140,7 @@ export function errorHandler(logger: Logger) {
       const mapped = GRPC_TO_HTTP[grpcError.code as grpc.status];
       if (mapped) {
         if (mapped.status >= 500) reply.header("Retry-After", retryAfterOf(grpcError.metadata));
+        if (mapped.status === 401) reply.header("WWW-Authenticate", 'Bearer realm="orderflow", error="invalid_token"');
         if (mapped.status >= 500) request.log.warn({ code: grpc.status[grpcError.code] }, "order service call failed");
         // google.rpc.BadRequest field paths are the proto's (snake_case); problem+json names JSON fields.
         const errors = readFieldViolations(grpcError.metadata).map((v) => ({

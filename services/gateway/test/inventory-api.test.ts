@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { createVerifier } from "@orderflow/auth";
 import { GetStockReplySchema, INVENTORY_QUERIES } from "@orderflow/contracts";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
@@ -34,9 +35,13 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
       logger,
       orders: createOrderClient("127.0.0.1:1", policy, logger),
       inventory: createInventoryClient(nc, 300),
+      verifier: createVerifier(system.auth.verifierConfig),
       bodyLimitBytes: 65_536,
     });
   });
+  /** A GET of any authenticated caller: stock is not anyone's secret. */
+  const get = async (url: string) =>
+    gateway.inject({ method: "GET", url, headers: { authorization: `Bearer ${await system.auth.token("c-stock")}` } });
   after(async () => {
     await gateway?.close();
     await nc?.close();
@@ -44,7 +49,7 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
   });
 
   it("when a seeded SKU is asked for, then its available and reserved stock", async () => {
-    const res = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+    const res = await get("/api/v1/inventory/KB-001");
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), {
       sku: "KB-001",
@@ -56,7 +61,7 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
   });
 
   it("when the catalogue is listed, then every seeded SKU is there", async () => {
-    const res = await gateway.inject({ method: "GET", url: "/api/v1/inventory" });
+    const res = await get("/api/v1/inventory");
     assert.equal(res.statusCode, 200);
     assert.deepEqual(
       res.json().items.map((i: { sku: string }) => i.sku),
@@ -65,22 +70,22 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
   });
 
   it("when an unknown SKU is asked for, then 404; a malformed one, 400", async () => {
-    assert.equal((await gateway.inject({ method: "GET", url: "/api/v1/inventory/NOPE-1" })).statusCode, 404);
-    const bad = await gateway.inject({ method: "GET", url: "/api/v1/inventory/bad%20sku" });
+    assert.equal((await get("/api/v1/inventory/NOPE-1")).statusCode, 404);
+    const bad = await get("/api/v1/inventory/bad%20sku");
     assert.equal(bad.statusCode, 400);
     assert.match(bad.headers["content-type"] as string, /problem\+json/);
   });
 
   it("when no inventory service listens, then 503; when one does not answer, 504; when it answers with an error, 502", async () => {
     await system.service("inventory").stop();
-    const none = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+    const none = await get("/api/v1/inventory/KB-001");
     assert.equal(none.statusCode, 503);
     assert.equal(none.json().type, "/problems/inventory-no-responders");
 
     const silent = nc.subscribe(INVENTORY_QUERIES.getStock, { callback: () => {} });
     try {
       await nc.flush();
-      const slow = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+      const slow = await get("/api/v1/inventory/KB-001");
       assert.equal(slow.statusCode, 504);
       assert.equal(slow.json().type, "/problems/inventory-timeout");
     } finally {
@@ -94,7 +99,7 @@ describe("inventory API (gateway -> NATS request-reply -> inventory service)", (
     });
     try {
       await nc.flush();
-      const bad = await gateway.inject({ method: "GET", url: "/api/v1/inventory/KB-001" });
+      const bad = await get("/api/v1/inventory/KB-001");
       assert.equal(bad.statusCode, 502);
       assert.equal(bad.json().type, "/problems/inventory-failed");
     } finally {

@@ -7,13 +7,14 @@ import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { createVerifier, type Verifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
 import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { Registry } from "prom-client";
-import { buildApp } from "../src/app.js";
+import { buildApp as buildGateway, type GatewayDeps } from "../src/app.js";
 import { createInventoryClient, type InventoryClient } from "../src/inventory-client.js";
 import { createOrderClient, type OrderClient, orderRpcRetries } from "../src/order-client.js";
 
@@ -26,6 +27,15 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   let gateway: FastifyInstance;
   let nc: NatsConnection;
   let inventory: InventoryClient;
+  let verifier: Verifier;
+  /** The gateway, trusting the system's test issuer. */
+  const buildApp = (deps: Omit<GatewayDeps, "verifier">) => buildGateway({ ...deps, verifier });
+  /** Authorization of `sub` (default: an operator, who may read every order). */
+  const auth = async (sub?: string) => ({
+    authorization: `Bearer ${sub === undefined ? await system.auth.operatorToken() : await system.auth.token(sub)}`,
+  });
+  const get = async (url: string, sub?: string, headers: Record<string, string> = {}) =>
+    gateway.inject({ method: "GET", url, headers: { ...(await auth(sub)), ...headers } });
 
   before(async () => {
     system = await startSystem({ services: ["order"] });
@@ -39,6 +49,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     });
     inventory = createInventoryClient(nc, 500);
     orders = createOrderClient(system.orderGrpcAddress, policy, logger);
+    verifier = createVerifier(system.auth.verifierConfig);
     gateway = buildApp({ logger, orders, inventory, bodyLimitBytes: 65_536 });
   });
 
@@ -51,11 +62,16 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   });
 
   const body = (customerId = "cust-api") => ({ customerId, items: [{ sku: "KB-001", quantity: 2 }] });
-  const post = (payload: unknown, headers: Record<string, string> = { "idempotency-key": randomUUID() }) =>
+  /** POSTs as the body's customer (or "c"). */
+  const post = async (
+    payload: unknown,
+    headers: Record<string, string> = { "idempotency-key": randomUUID() },
+    sub = (payload as { customerId?: string })?.customerId ?? "c",
+  ) =>
     gateway.inject({
       method: "POST",
       url: "/api/v1/orders",
-      headers: { "content-type": "application/json", ...headers },
+      headers: { "content-type": "application/json", ...(await auth(sub)), ...headers },
       payload: typeof payload === "string" ? payload : JSON.stringify(payload),
     });
 
@@ -71,20 +87,21 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     });
     const slow: OrderClient = {
       ...orders,
-      placeOrder: async (request) => {
+      placeOrder: async (request, bearer) => {
         arrived();
         await held;
-        return orders.placeOrder(request);
+        return orders.placeOrder(request, bearer);
       },
     };
     const logger = createLogger({ service: "gateway", level: "silent" });
     const edge = buildApp({ logger, orders: slow, inventory, bodyLimitBytes: 65_536, maxInFlightPlacements: 1 });
     try {
+      const headers = await auth("cust-busy");
       const postTo = (key: string) =>
         edge.inject({
           method: "POST",
           url: "/api/v1/orders",
-          headers: { "content-type": "application/json", "idempotency-key": key },
+          headers: { "content-type": "application/json", "idempotency-key": key, ...headers },
           payload: JSON.stringify(body("cust-busy")),
         });
       const first = postTo("busy-first");
@@ -121,7 +138,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     assert.equal(res.headers.location, `/api/v1/orders/${order.orderId}`);
     assert.equal(res.headers["idempotent-replayed"], "false");
     assert.equal(res.headers["x-correlation-id"], "corr-201");
-    const got = await gateway.inject({ method: "GET", url: res.headers.location as string });
+    const got = await get(res.headers.location as string, "cust-api");
     assert.equal(got.statusCode, 200);
     assert.equal(got.json().orderId, order.orderId);
   });
@@ -152,7 +169,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       await app.inject({
         method: "GET",
         url: `/api/v1/orders/${randomUUID()}`,
-        headers: { "x-correlation-id": "corr-logs" },
+        headers: { "x-correlation-id": "corr-logs", ...(await auth("cust-logs")) },
       });
     } finally {
       await app.close();
@@ -182,7 +199,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
 
   const bad: [string, unknown, Record<string, string> | undefined, number, string | undefined][] = [
     ["malformed JSON", '{"customerId": "c", "items": [', undefined, 400, undefined],
-    ["no Idempotency-Key", body(), {}, 400, "Idempotency-Key"],
+    ["no Idempotency-Key", body("c"), {}, 400, "Idempotency-Key"],
     ["quantity 0", { customerId: "c", items: [{ sku: "A", quantity: 0 }] }, undefined, 400, "items[0].quantity"],
     [
       "a negative quantity",
@@ -206,7 +223,13 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       "items[0].quantity",
     ],
     ["an empty item list", { customerId: "c", items: [] }, undefined, 400, "items"],
-    ["no customerId", { items: [{ sku: "A", quantity: 1 }] }, undefined, 400, "customerId"],
+    [
+      "another customer's id",
+      { customerId: "someone-else", items: [{ sku: "A", quantity: 1 }] },
+      undefined,
+      403,
+      undefined,
+    ],
     ["an unknown field", { ...body(), coupon: "FREE" }, undefined, 400, "coupon"],
     ["a JSON array body", [1, 2], undefined, 400, "body"],
     [
@@ -232,7 +255,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   ];
   for (const [what, payload, headers, status, field] of bad) {
     it(`when the request has ${what}, then ${status} problem+json${field ? ` naming ${field}` : ""}`, async () => {
-      const res = await post(payload, headers);
+      const res = await post(payload, headers, "c");
       assert.equal(res.statusCode, status, res.body);
       assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
       const problem = res.json();
@@ -262,7 +285,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     const res = await gateway.inject({
       method: "POST",
       url: "/api/v1/orders",
-      headers: { "content-type": "text/plain", "idempotency-key": "k" },
+      headers: { "content-type": "text/plain", "idempotency-key": "k", ...(await auth("c")) },
       payload: "hello",
     });
     assert.equal(res.statusCode, 415);
@@ -270,14 +293,14 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   });
 
   it("when an unknown order id is asked for, then 404 problem+json", async () => {
-    const res = await gateway.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}` });
+    const res = await get(`/api/v1/orders/${randomUUID()}`);
     assert.equal(res.statusCode, 404);
     assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
     assert.match(res.headers["x-correlation-id"] as string, /^[0-9a-f-]{36}$/, "a correlation id is minted");
   });
 
   it("when a malformed order id is asked for, then 400 naming the field, without echoing the input", async () => {
-    const res = await gateway.inject({ method: "GET", url: `/api/v1/orders/${"x".repeat(90)}` });
+    const res = await get(`/api/v1/orders/${"x".repeat(90)}`);
     assert.equal(res.statusCode, 400);
     assert.match(res.json().detail, /^orderId: must be a UUID$/);
     // The order service's google.rpc.BadRequest, mapped to problem+json's errors[].
@@ -286,7 +309,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
 
   it("when the list limit is beyond the order service's bound, then 400 at once naming query.limit", async () => {
     const started = Date.now();
-    const res = await gateway.inject({ method: "GET", url: "/api/v1/orders?customerId=c-1&limit=600" });
+    const res = await get("/api/v1/orders?customerId=c-1&limit=600", "c-1");
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().errors[0].field, "query.limit");
     assert.ok(Date.now() - started < 1000, "no round trip, no retries");
@@ -295,15 +318,20 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
   it("when a customer's orders are listed, then the streaming RPC feeds the list, newest first", async () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await post(body("cust-list"))).json().orderId);
-    const res = await gateway.inject({ method: "GET", url: "/api/v1/orders?customerId=cust-list&limit=2" });
+    const res = await get("/api/v1/orders?customerId=cust-list&limit=2", "cust-list");
     assert.equal(res.statusCode, 200);
     assert.deepEqual(
       res.json().orders.map((o: { orderId: string }) => o.orderId),
       [ids[2], ids[1]],
     );
-    const missing = await gateway.inject({ method: "GET", url: "/api/v1/orders" });
-    assert.equal(missing.statusCode, 400);
-    assert.equal(missing.json().errors[0].field, "query.customerId");
+    const idsOf = (r: { json(): { orders: { orderId: string }[] } }) => r.json().orders.map((o) => o.orderId);
+    const own = await get("/api/v1/orders?limit=2", "cust-list");
+    assert.deepEqual(idsOf(own), [ids[2], ids[1]], "without customerId: the caller's own orders");
+    const theirs = await get("/api/v1/orders?customerId=cust-list", "cust-other");
+    assert.equal(theirs.statusCode, 403);
+    assert.equal(theirs.json().type, "/problems/forbidden");
+    const byOperator = await get("/api/v1/orders?customerId=cust-list&limit=2");
+    assert.deepEqual(idsOf(byOperator), [ids[2], ids[1]], "an operator lists any customer's orders");
   });
 
   it("when the order service cannot be reached, then /readyz says not ready and names it; when it can, ready", async () => {
@@ -347,7 +375,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       const res = await deadGateway.inject({
         method: "POST",
         url: "/api/v1/orders",
-        headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+        headers: { "content-type": "application/json", "idempotency-key": randomUUID(), ...(await auth("cust-api")) },
         payload: JSON.stringify(body()),
       });
       assert.equal(res.statusCode, 503);
@@ -366,7 +394,7 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
     }
   });
 
-  it("when a client exceeds the rate limit, then 429 problem+json with Retry-After, and health checks stay open", async () => {
+  it("when a caller exceeds the rate limit, then 429 problem+json with Retry-After; another caller (same address) is not limited; health checks stay open", async () => {
     const logger = createLogger({ service: "gateway", level: "silent" });
     const limited = buildApp({
       logger,
@@ -376,12 +404,14 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       rateLimit: { max: 3, windowMs: 60_000 },
     });
     try {
+      const headers = await auth("cust-limited");
+      const ask = async (h: Record<string, string>) =>
+        limited.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}`, headers: h });
       const statuses = [];
-      for (let i = 0; i < 4; i++) {
-        statuses.push((await limited.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}` })).statusCode);
-      }
+      for (let i = 0; i < 4; i++) statuses.push((await ask(headers)).statusCode);
       assert.deepEqual(statuses, [404, 404, 404, 429]);
-      const res = await limited.inject({ method: "GET", url: `/api/v1/orders/${randomUUID()}` });
+      assert.equal((await ask(await auth("cust-unlimited"))).statusCode, 404, "the limit counts per caller");
+      const res = await ask(headers);
       assert.equal(res.statusCode, 429);
       assert.match(res.headers["content-type"] as string, /^application\/problem\+json/);
       assert.ok(Number(res.headers["retry-after"]) > 0);

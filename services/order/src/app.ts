@@ -1,5 +1,6 @@
 /** buildApp: the order service's servers and subscriptions, wired but not listening (main.ts listens). */
 import * as grpc from "@grpc/grpc-js";
+import type { Verifier } from "@orderflow/auth";
 import { addGrpcService, OrderService } from "@orderflow/contracts";
 import type { Logger } from "@orderflow/logging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
@@ -22,6 +23,8 @@ export interface OrderAppDeps {
   readinessChecks?: Record<string, () => Promise<unknown>>;
   /** Admission control (admission.ts): refuses new orders while the system is behind. */
   admission?: Admission;
+  /** Verifies the bearer token every gRPC call carries. */
+  verifier: Verifier;
 }
 
 export const ORDER = {

@@ -1,8 +1,9 @@
 /** The only file of the order service that reads process.env. */
-import { eventServiceSettings, loadServiceConfig, parse } from "@orderflow/config";
+import { authSettings, eventServiceSettings, loadServiceConfig, parse, verifierConfig } from "@orderflow/config";
 
 export const orderSettings = {
   ...eventServiceSettings("order"),
+  ...authSettings,
   grpcPort: {
     env: "GRPC_PORT",
     description: "gRPC port of OrderService",
@@ -31,6 +32,9 @@ export const orderSettings = {
   },
 } as const;
 
-export const loadConfig = (env: NodeJS.ProcessEnv = process.env) => loadServiceConfig("order", orderSettings, env);
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env) => {
+  const config = loadServiceConfig("order", orderSettings, env);
+  return { ...config, verifier: verifierConfig(config) };
+};
 
 export type OrderConfig = ReturnType<typeof loadConfig>;

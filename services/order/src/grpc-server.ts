@@ -5,12 +5,21 @@
  * idempotency key, and answers with a status the caller can decide on:
  * INVALID_ARGUMENT and ALREADY_EXISTS are final, UNAVAILABLE and
  * DEADLINE_EXCEEDED may be retried with the same key.
+ *
+ * It trusts no network: every call carries the caller's bearer token in its
+ * metadata and is verified here (packages/auth), whoever sends it. The
+ * customer is the token's subject: PlaceOrder places for the caller only,
+ * another customer's order is NOT_FOUND (as an unknown id: no existence
+ * oracle), another customer's list is PERMISSION_DENIED; an operator (the
+ * operator scope) may read every order.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { AuthError, AuthUnavailableError, bearerToken, type Caller, type Verifier } from "@orderflow/auth";
 import {
+  AUTHORIZATION_METADATA_KEY,
   badRequestMetadata,
   CORRELATION_METADATA_KEY,
   type GrpcServiceImplementation,
@@ -29,7 +38,7 @@ import type { OrderMetrics } from "./metrics.js";
 import { toProtoOrder } from "./order-proto.js";
 import type { OrderView } from "./order-view.js";
 import { placeOrder } from "./place-order.js";
-import { getOrder, listOrders } from "./read-orders.js";
+import { getOrder, listOrders, notFoundMessage } from "./read-orders.js";
 
 export interface OrderServiceDeps {
   db: NodePgDatabase;
@@ -40,6 +49,8 @@ export interface OrderServiceDeps {
   watchIntervalMs?: number;
   /** Refuses new orders while the system is behind (admission.ts); none: every order is admitted. */
   admission?: Admission;
+  /** Verifies the caller's bearer token of every call. */
+  verifier: Verifier;
 }
 
 type Impl = GrpcServiceImplementation<ServiceMethods<typeof OrderService>>;
@@ -50,11 +61,26 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
   let slowAcksLeft = faults.FAULT_ORDER_SLOW_ACK_COUNT ?? Number.POSITIVE_INFINITY;
   const hideWaiting = faults.UNSAFE_ORDER_NO_WAITING_STATUS ?? false;
   const view = (o: OrderView) => toProtoOrder(o, new Date(), config.stalledAfterMs, hideWaiting);
+  const callerOf = (call: { metadata: grpc.Metadata }) => authenticate(deps.verifier, call.metadata);
+  /** The order if the caller may see it; another customer's is "not found", word for word. */
+  const readableOrder = async (caller: Caller, orderId: string) => {
+    const order = await getOrder(db, orderId);
+    if (order.customerId !== caller.subject && !caller.operator) throw new NotFoundError(notFoundMessage(orderId));
+    return order;
+  };
 
   return {
     placeOrder: (call, callback) =>
       inCallContext(call, async () => {
         if (deadlinePassed(call)) throw deadlineExceeded();
+        const caller = await callerOf(call);
+        const request = call.request;
+        if (request.customerId && request.customerId !== caller.subject) {
+          throw new StatusError(
+            grpc.status.PERMISSION_DENIED,
+            "customer_id must be the caller's own (the token's subject)",
+          );
+        }
         let placed: (() => void) | undefined;
         try {
           placed = deps.admission?.admit();
@@ -63,12 +89,12 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
           throw err;
         }
         const started = performance.now();
-        const request = call.request;
         const result = await placeOrder(
           { db, ignoreIdempotencyKey: faults.UNSAFE_ORDER_IGNORE_IDEMPOTENCY_KEY },
+          caller,
           {
             idempotencyKey: request.idempotencyKey,
-            customerId: request.customerId,
+            customerId: caller.subject,
             items: request.items.map((i) => ({ sku: i.sku, quantity: i.quantity })),
             paymentToken: request.paymentToken,
           },
@@ -94,14 +120,19 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
       ),
 
     getOrder: (call, callback) =>
-      inCallContext(call, async () => view(await getOrder(db, call.request.orderId))).then(
+      inCallContext(call, async () => view(await readableOrder(await callerOf(call), call.request.orderId))).then(
         (res) => callback(null, res),
         (err) => callback(toStatus(err, logger)),
       ),
 
     listOrders: (call) =>
       inCallContext(call, async () => {
-        for (const order of await listOrders(db, call.request.customerId, call.request.limit)) {
+        const caller = await callerOf(call);
+        const customerId = call.request.customerId || caller.subject;
+        if (customerId !== caller.subject && !caller.operator) {
+          throw new StatusError(grpc.status.PERMISSION_DENIED, "only an operator may list another customer's orders");
+        }
+        for (const order of await listOrders(db, customerId, call.request.limit)) {
           if (call.cancelled) return;
           call.write(view(order));
         }
@@ -110,9 +141,10 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
 
     watchOrder: (call) =>
       inCallContext(call, async () => {
+        const caller = await callerOf(call);
         let last = "";
         while (!call.cancelled) {
-          const order = await getOrder(db, call.request.orderId);
+          const order = await readableOrder(caller, call.request.orderId);
           const version = `${order.status}:${order.timeline.length}:${order.updatedAt.getTime()}`;
           if (version !== last) {
             last = version;
@@ -154,6 +186,21 @@ function deadlinePassed(call: grpc.ServerUnaryCall<unknown, unknown>): boolean {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(at) && at <= Date.now();
+}
+
+/** The caller a call's metadata names, verified; UNAUTHENTICATED (or UNAVAILABLE) otherwise. */
+async function authenticate(verifier: Verifier, metadata: grpc.Metadata): Promise<Caller> {
+  try {
+    const token = bearerToken({
+      authorization: metadata.get(AUTHORIZATION_METADATA_KEY).map((v) => v.toString()),
+      tokenInQuery: false,
+    });
+    return await verifier.verify(token);
+  } catch (err) {
+    if (err instanceof AuthError) throw new StatusError(grpc.status.UNAUTHENTICATED, err.message);
+    if (err instanceof AuthUnavailableError) throw new StatusError(grpc.status.UNAVAILABLE, err.message);
+    throw err;
+  }
 }
 
 class StatusError extends Error {

@@ -16,7 +16,6 @@ export function toProtoOrder(o: OrderView, now: Date, stalledAfterMs: number, hi
     orderId: o.id,
     customerId: o.customerId,
     status: STATUS[o.status],
-    paymentToken: o.paymentToken,
     items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: BigInt(i.unitPriceCents ?? 0) })),
     totalCents: BigInt(o.totalCents ?? 0),
     cancelReason: o.cancelReason ?? "",

@@ -15,6 +15,12 @@ import { claimIdempotencyKey, requestHash } from "./idempotency-key.js";
 import type { OrderView } from "./order-view.js";
 import { type PlaceOrderInput, validatePlaceOrder } from "./place-order-request.js";
 
+/** Who places the order: the verified token's issuer and subject (the customer). */
+export interface OrderCaller {
+  issuer: string;
+  subject: string;
+}
+
 export interface PlaceOrderDeps {
   db: NodePgDatabase;
   /** UNSAFE_ORDER_IGNORE_IDEMPOTENCY_KEY: the safeguard off, for the duplicate-order scenario only. */
@@ -29,13 +35,17 @@ export interface PlaceOrderResult {
   placed?: OrderView;
 }
 
-export async function placeOrder(deps: PlaceOrderDeps, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+export async function placeOrder(
+  deps: PlaceOrderDeps,
+  caller: OrderCaller,
+  input: PlaceOrderInput,
+): Promise<PlaceOrderResult> {
   const request = validatePlaceOrder(input);
   const hash = requestHash(request);
   return transaction(deps.db, async (tx) => {
     const orderId = randomUUID();
     if (!deps.ignoreIdempotencyKey) {
-      const claim = await claimIdempotencyKey(tx, request.idempotencyKey, hash, orderId);
+      const claim = await claimIdempotencyKey(tx, caller, request.idempotencyKey, hash, orderId);
       if (claim.outcome === "replay") return { orderId: claim.orderId, replayed: true };
       if (claim.outcome === "conflict") {
         throw new IdempotencyConflictError(

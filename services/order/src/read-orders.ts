@@ -12,10 +12,13 @@ export function checkOrderId(orderId: string): void {
   if (orderId.length > 36 || !UUID.test(orderId)) throw new InvalidArgumentError("orderId", "must be a UUID");
 }
 
+/** The answer for an unknown id, and for an order the caller may not see: the same words. */
+export const notFoundMessage = (orderId: string) => `order ${orderId} not found`;
+
 export async function getOrder(db: NodePgDatabase, orderId: string): Promise<OrderView> {
   checkOrderId(orderId);
   const [order] = await loadOrders(db, { ids: [orderId] });
-  if (!order) throw new NotFoundError(`order ${orderId} not found`);
+  if (!order) throw new NotFoundError(notFoundMessage(orderId));
   return order;
 }
 

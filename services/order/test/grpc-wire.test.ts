@@ -5,8 +5,9 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { createVerifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
-import { REPO_ROOT, waitFor } from "@orderflow/testing";
+import { REPO_ROOT, startTestIssuer, type TestIssuer, waitFor } from "@orderflow/testing";
 import { Registry } from "prom-client";
 import protobuf from "protobufjs";
 import { buildApp } from "../src/app.js";
@@ -17,21 +18,32 @@ import { orderDatabase } from "./order-database.js";
  * OrderService on the wire, driven by an independent client: @grpc/proto-loader
  * loads the .proto files at run time, without the project's adapter, so the
  * contract is checked as any other gRPC client sees it. Every error path ends
- * with its status within a second, streams included.
+ * with its status within a second, streams included. Every call carries a
+ * bearer token of the test's own issuer (customer "wire-1" unless it says
+ * otherwise); who may do what is checked here too, at the gRPC boundary.
  */
 describe("OrderService on the wire (an independent client, real Postgres)", () => {
   let t: Awaited<ReturnType<typeof orderDatabase>>;
   let server: grpc.Server;
   let health: ReturnType<typeof buildApp>["health"];
   let address = "";
+  let auth: TestIssuer;
   // biome-ignore lint/suspicious/noExplicitAny: a dynamically loaded client has no static type
   let client: any;
 
   before(async () => {
     t = await orderDatabase();
+    auth = await startTestIssuer();
     const logger = createLogger({ service: "order-test", level: "silent" });
     const metrics = createOrderMetrics(new Registry(), t.pool, 30_000, { waitingStatus: true });
-    const app = buildApp({ db: t.db, logger, metrics, config: { stalledAfterMs: 30_000, faults: {} } });
+    const verifier = createVerifier(auth.verifierConfig);
+    const app = buildApp({
+      db: t.db,
+      logger,
+      metrics,
+      verifier,
+      config: { stalledAfterMs: 30_000, faults: {} },
+    });
     server = app.grpcServer;
     health = app.health;
     const port = await new Promise<number>((resolve, reject) =>
@@ -54,12 +66,21 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
   after(async () => {
     client?.close();
     server?.forceShutdown();
+    await auth?.server.stop();
     await t?.close();
   });
 
   const deadline = () => new Date(Date.now() + 10_000);
 
-  function unary(method: string, request: object, metadata = new grpc.Metadata()) {
+  /** Metadata of a call by `sub` (null: no credentials at all). */
+  async function as(sub: string | null, scope?: string): Promise<grpc.Metadata> {
+    const md = new grpc.Metadata();
+    if (sub !== null) md.set("authorization", `Bearer ${await auth.token(sub, { scope })}`);
+    return md;
+  }
+
+  async function unary(method: string, request: object, metadataOrNull?: grpc.Metadata) {
+    const metadata = metadataOrNull ?? (await as("wire-1"));
     return new Promise<{ err: grpc.ServiceError | null; res: unknown; ms: number; md?: grpc.Metadata }>((resolve) => {
       const started = Date.now();
       let md: grpc.Metadata | undefined;
@@ -75,11 +96,12 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     });
   }
 
-  function stream(method: string, request: object) {
+  async function stream(method: string, request: object, metadataOrNull?: grpc.Metadata) {
+    const metadata = metadataOrNull ?? (await as("wire-1"));
     return new Promise<{ items: unknown[]; err?: grpc.ServiceError; ms: number }>((resolve) => {
       const started = Date.now();
       const items: unknown[] = [];
-      const call = client[method](request, new grpc.Metadata(), { deadline: deadline() });
+      const call = client[method](request, metadata, { deadline: deadline() });
       call.on("data", (d: unknown) => items.push(d));
       call.on("error", (err: grpc.ServiceError) => resolve({ items, err, ms: Date.now() - started }));
       call.on("end", () => resolve({ items, ms: Date.now() - started }));
@@ -87,7 +109,7 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
   }
 
   it("when an order is placed and read back, then it is there, and the correlation id is echoed", async () => {
-    const md = new grpc.Metadata();
+    const md = await as("wire-1");
     md.set("x-correlation-id", "wire-corr-1");
     const placed = await unary(
       "PlaceOrder",
@@ -99,9 +121,87 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     const orderId = (placed.res as { order: { order_id: string } }).order.order_id;
     const got = await unary("GetOrder", { order_id: orderId });
     assert.equal((got.res as { status: string }).status, "ORDER_STATUS_PENDING");
+    assert.ok(!("payment_token" in (got.res as object)), "no read returns the payment token");
     const listed = await stream("ListOrders", { customer_id: "wire-1" });
     assert.equal(listed.err, undefined);
     assert.equal(listed.items.length, 1);
+    const own = await stream("ListOrders", {});
+    assert.equal(own.items.length, 1, "an empty customer_id lists the caller's own orders");
+  });
+
+  it("when calls come without credentials, then UNAUTHENTICATED, whatever the method", async () => {
+    const none = () => as(null);
+    const results = [
+      await unary(
+        "PlaceOrder",
+        { idempotency_key: randomUUID(), items: [{ sku: "KB-001", quantity: 1 }] },
+        await none(),
+      ),
+      await unary("GetOrder", { order_id: randomUUID() }, await none()),
+      await stream("ListOrders", {}, await none()),
+      await stream("WatchOrder", { order_id: randomUUID() }, await none()),
+    ];
+    assert.deepEqual(
+      results.map((r) => r.err?.code),
+      Array(4).fill(grpc.status.UNAUTHENTICATED),
+    );
+    const forged = new grpc.Metadata();
+    forged.set("authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3aXJlLTEifQ.");
+    assert.equal((await unary("GetOrder", { order_id: randomUUID() }, forged)).err?.code, grpc.status.UNAUTHENTICATED);
+  });
+
+  it("when another customer asks for an order, then NOT_FOUND word for word as an unknown id, and an operator reads it", async () => {
+    const placed = await unary("PlaceOrder", {
+      idempotency_key: randomUUID(),
+      items: [{ sku: "KB-001", quantity: 1 }],
+    });
+    const orderId = (placed.res as { order: { order_id: string; customer_id: string } }).order.order_id;
+    assert.equal(
+      (placed.res as { order: { customer_id: string } }).order.customer_id,
+      "wire-1",
+      "the customer is the caller",
+    );
+    const theirs = await unary("GetOrder", { order_id: orderId }, await as("wire-2"));
+    const unknownId = randomUUID();
+    const unknown = await unary("GetOrder", { order_id: unknownId }, await as("wire-2"));
+    assert.equal(theirs.err?.code, grpc.status.NOT_FOUND);
+    assert.equal(theirs.err?.details.replace(orderId, "ID"), unknown.err?.details.replace(unknownId, "ID"));
+    const watched = await stream("WatchOrder", { order_id: orderId }, await as("wire-2"));
+    assert.equal(watched.err?.code, grpc.status.NOT_FOUND);
+    const listed = await stream("ListOrders", { customer_id: "wire-1" }, await as("wire-2"));
+    assert.equal(listed.err?.code, grpc.status.PERMISSION_DENIED);
+    const asOperator = await unary("GetOrder", { order_id: orderId }, await as("ops", "orders:operator"));
+    assert.equal(asOperator.err, null);
+    const operatorList = await stream("ListOrders", { customer_id: "wire-1" }, await as("ops", "orders:operator"));
+    assert.ok(operatorList.items.length >= 1);
+  });
+
+  it("when a caller places an order in another customer's name, then PERMISSION_DENIED and nothing is placed", async () => {
+    const key = randomUUID();
+    const res = await unary(
+      "PlaceOrder",
+      { idempotency_key: key, customer_id: "wire-2", items: [{ sku: "KB-001", quantity: 1 }] },
+      await as("wire-1"),
+    );
+    assert.equal(res.err?.code, grpc.status.PERMISSION_DENIED);
+    const { rows } = await t.pool.query("SELECT count(*)::int AS n FROM orders.idempotency_keys WHERE key = $1", [key]);
+    assert.equal(rows[0].n, 0);
+  });
+
+  it("when two callers use the same idempotency key, then each gets an order of their own, and a replay never crosses", async () => {
+    const key = `shared-${randomUUID()}`;
+    const order = { idempotency_key: key, items: [{ sku: "KB-001", quantity: 1 }] };
+    const a = await unary("PlaceOrder", order, await as("key-a"));
+    const b = await unary("PlaceOrder", order, await as("key-b"));
+    const idOf = (r: { res: unknown }) => (r.res as { order: { order_id: string } }).order.order_id;
+    assert.notEqual(idOf(a), idOf(b));
+    assert.equal((b.res as { replayed: boolean }).replayed, false);
+    const again = await unary("PlaceOrder", order, await as("key-b"));
+    assert.equal(idOf(again), idOf(b));
+    assert.equal((again.res as { replayed: boolean }).replayed, true);
+    const misuse = await unary("PlaceOrder", { ...order, items: [{ sku: "MS-001", quantity: 2 }] }, await as("key-b"));
+    assert.equal(misuse.err?.code, grpc.status.ALREADY_EXISTS);
+    assert.ok(misuse.err?.details.includes(idOf(b)) && !misuse.err?.details.includes(idOf(a)), misuse.err?.details);
   });
 
   const cases: Array<{
@@ -125,13 +225,13 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
       code: grpc.status.NOT_FOUND,
     },
     {
-      name: "ListOrders without a customer",
-      run: () => stream("ListOrders", { customer_id: "" }),
+      name: "ListOrders of a malformed customer id (an operator)",
+      run: async () => stream("ListOrders", { customer_id: "a b" }, await as("ops", "orders:operator")),
       code: grpc.status.INVALID_ARGUMENT,
     },
     {
       name: "ListOrders with limit 501",
-      run: () => stream("ListOrders", { customer_id: "c-1", limit: 501 }),
+      run: () => stream("ListOrders", { customer_id: "wire-1", limit: 501 }),
       code: grpc.status.INVALID_ARGUMENT,
     },
     {
@@ -146,7 +246,7 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     },
     {
       name: "PlaceOrder without items",
-      run: () => unary("PlaceOrder", { idempotency_key: randomUUID(), customer_id: "c-1", items: [] }),
+      run: () => unary("PlaceOrder", { idempotency_key: randomUUID(), items: [] }),
       code: grpc.status.INVALID_ARGUMENT,
     },
   ];
@@ -241,7 +341,6 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
   it("when a request is invalid, then INVALID_ARGUMENT carries google.rpc.BadRequest naming the proto field", async () => {
     const { err } = await unary("PlaceOrder", {
       idempotency_key: randomUUID(),
-      customer_id: "c-1",
       items: [{ sku: "KB-001", quantity: 0 }],
     });
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);

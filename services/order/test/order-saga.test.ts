@@ -23,6 +23,7 @@ describe("order saga (against Postgres)", () => {
   async function newOrder() {
     const { orderId } = await placeOrder(
       { db: t.db },
+      { issuer: "https://issuer.test", subject: "saga-1" },
       {
         idempotencyKey: randomUUID(),
         customerId: "saga-1",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { IdempotencyConflictError, InvalidArgumentError } from "../src/errors.js";
+import { requestHash } from "../src/idempotency-key.js";
 import { toProtoOrder } from "../src/order-proto.js";
 import { placeOrder } from "../src/place-order.js";
 import { validatePlaceOrder } from "../src/place-order-request.js";
@@ -17,6 +18,9 @@ const request = (key = randomUUID(), customerId = "cust-1") => ({
   ],
 });
 
+/** The verified caller (grpc-server.ts authenticates; here it is given). */
+const CALLER = { issuer: "https://issuer.test", subject: "cust-1" };
+
 describe("placeOrder (against Postgres)", () => {
   let t: Awaited<ReturnType<typeof orderDatabase>>;
   before(async () => {
@@ -25,7 +29,7 @@ describe("placeOrder (against Postgres)", () => {
   after(async () => t.close());
 
   it("when an order is placed, then the order, its items, its first step, its key and its event commit together", async () => {
-    const result = await placeOrder({ db: t.db }, request());
+    const result = await placeOrder({ db: t.db }, CALLER, request());
     assert.equal(result.replayed, false);
     assert.ok(result.placed);
     const now = new Date();
@@ -47,11 +51,26 @@ describe("placeOrder (against Postgres)", () => {
     );
   });
 
+  it("when a key claimed before callers were known (migration 0005) comes again from its customer, then it replays; another caller gets an order of its own", async () => {
+    const key = randomUUID();
+    const first = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, CALLER, request(key));
+    // As migration 0005 leaves a row written before callers were known: owner " <customerId>".
+    await t.pool.query(
+      "INSERT INTO orders.idempotency_keys (owner, key, request_hash, order_id) SELECT ' cust-1', $1, $2, $3",
+      [key, requestHash(validatePlaceOrder(request(key))), first.orderId],
+    );
+    const again = await placeOrder({ db: t.db }, CALLER, request(key));
+    assert.deepEqual([again.orderId, again.replayed], [first.orderId, true]);
+    const other = await placeOrder({ db: t.db }, { ...CALLER, subject: "cust-2" }, request(key, "cust-2"));
+    assert.notEqual(other.orderId, first.orderId);
+    assert.equal(other.replayed, false);
+  });
+
   it("when the same key comes again with the same request, then the first order is returned and nothing new is written", async () => {
     const req = request();
-    const first = await placeOrder({ db: t.db }, req);
+    const first = await placeOrder({ db: t.db }, CALLER, req);
     const before = await t.count("orders.outbox");
-    const again = await placeOrder({ db: t.db }, { ...req });
+    const again = await placeOrder({ db: t.db }, CALLER, { ...req });
     assert.deepEqual(
       again,
       { orderId: first.orderId, replayed: true },
@@ -63,9 +82,9 @@ describe("placeOrder (against Postgres)", () => {
 
   it("when the same key comes with a different request, then it is refused and nothing is written", async () => {
     const req = request(randomUUID(), "cust-conflict");
-    await placeOrder({ db: t.db }, req);
+    await placeOrder({ db: t.db }, CALLER, req);
     await assert.rejects(
-      placeOrder({ db: t.db }, { ...req, items: [{ sku: "SKU-9", quantity: 1 }] }),
+      placeOrder({ db: t.db }, CALLER, { ...req, items: [{ sku: "SKU-9", quantity: 1 }] }),
       (err: Error) =>
         err instanceof IdempotencyConflictError && /already used with a different request/.test(err.message),
     );
@@ -74,7 +93,7 @@ describe("placeOrder (against Postgres)", () => {
 
   it("when 20 calls with one key race, then exactly one order exists and every call names it", async () => {
     const req = request(randomUUID(), "cust-race");
-    const results = await Promise.all(Array.from({ length: 20 }, () => placeOrder({ db: t.db }, { ...req })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => placeOrder({ db: t.db }, CALLER, { ...req })));
     assert.equal(new Set(results.map((r) => r.orderId)).size, 1);
     assert.equal(results.filter((r) => !r.replayed).length, 1);
     assert.equal(await t.count("orders.orders", "customer_id = 'cust-race'"), 1);
@@ -86,8 +105,8 @@ describe("placeOrder (against Postgres)", () => {
 
   it("when the idempotency safeguard is off (unsafe toggle), then the same key places a second order", async () => {
     const req = request(randomUUID(), "cust-unsafe");
-    const a = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
-    const b = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, req);
+    const a = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, CALLER, req);
+    const b = await placeOrder({ db: t.db, ignoreIdempotencyKey: true }, CALLER, req);
     assert.notEqual(a.orderId, b.orderId);
     assert.equal(await t.count("orders.orders", "customer_id = 'cust-unsafe'"), 2);
   });
@@ -95,7 +114,7 @@ describe("placeOrder (against Postgres)", () => {
   it("when a write in the transaction fails, then nothing of the order remains (no order without its event)", async () => {
     await t.pool.query("ALTER TABLE orders.outbox RENAME TO outbox_away");
     try {
-      await assert.rejects(placeOrder({ db: t.db }, request(randomUUID(), "cust-atomic")));
+      await assert.rejects(placeOrder({ db: t.db }, CALLER, request(randomUUID(), "cust-atomic")));
     } finally {
       await t.pool.query("ALTER TABLE orders.outbox_away RENAME TO outbox");
     }

@@ -1,10 +1,17 @@
 /**
- * POST /api/v1/orders, GET /api/v1/orders/:orderId, GET /api/v1/orders?customerId=
+ * POST /api/v1/orders, GET /api/v1/orders/:orderId, GET /api/v1/orders[?customerId=]
  * The JSON schemas are strict: wrong types are not coerced and unknown fields are
  * refused, so a typo in a field name is an error rather than a silent default.
+ *
+ * The customer is the caller (the token's subject): `customerId`, where given,
+ * must be the caller's own (403 otherwise); only an operator lists another
+ * customer's orders. Whose order an id names is the order service's to check
+ * (it answers NOT_FOUND for another customer's order, exactly as for an
+ * unknown id): the caller's token goes along with every call.
  */
 import { ORDER_LIMITS } from "@orderflow/contracts";
 import type { FastifyInstance } from "fastify";
+import { callerOf, forbid } from "../authenticate.js";
 import type { OrderClient } from "../order-client.js";
 import { orderJson } from "../order-json.js";
 import { sendProblem } from "../problem.js";
@@ -19,7 +26,7 @@ const placeOrderSchema = {
   },
   body: {
     type: "object",
-    required: ["customerId", "items"],
+    required: ["items"],
     additionalProperties: false,
     properties: {
       customerId: { type: "string", ...L.customerId },
@@ -44,7 +51,6 @@ const placeOrderSchema = {
 const listSchema = {
   querystring: {
     type: "object",
-    required: ["customerId"],
     additionalProperties: false,
     properties: {
       customerId: { type: "string", ...L.customerId },
@@ -54,7 +60,7 @@ const listSchema = {
 } as const;
 
 interface PlaceOrderBody {
-  customerId: string;
+  customerId?: string;
   items: { sku: string; quantity: number }[];
   paymentToken?: string;
 }
@@ -76,6 +82,11 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: 
     "/api/v1/orders",
     { schema: placeOrderSchema },
     async (request, reply) => {
+      const { caller, bearer } = callerOf(request);
+      const customerId = request.body.customerId ?? caller.subject;
+      if (customerId !== caller.subject) {
+        return forbid(reply, "customerId must be the caller's own (the token's subject), or left out");
+      }
       if (inFlight >= maxInFlight) {
         return sendProblem(reply.header("Retry-After", "1"), {
           type: "/problems/system-busy",
@@ -87,12 +98,15 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: 
       }
       inFlight++;
       const { order, replayed } = await orders
-        .placeOrder({
-          idempotencyKey: request.headers["idempotency-key"],
-          customerId: request.body.customerId,
-          items: request.body.items,
-          paymentToken: request.body.paymentToken ?? "",
-        })
+        .placeOrder(
+          {
+            idempotencyKey: request.headers["idempotency-key"],
+            customerId,
+            items: request.body.items,
+            paymentToken: request.body.paymentToken ?? "",
+          },
+          bearer,
+        )
         .finally(() => {
           inFlight--;
         });
@@ -108,13 +122,18 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: 
   );
 
   app.get<{ Params: { orderId: string } }>("/api/v1/orders/:orderId", async (request) =>
-    orderJson(await orders.getOrder({ orderId: request.params.orderId })),
+    orderJson(await orders.getOrder({ orderId: request.params.orderId }, callerOf(request).bearer)),
   );
 
-  app.get<{ Querystring: { customerId: string; limit?: string } }>(
+  app.get<{ Querystring: { customerId?: string; limit?: string } }>(
     "/api/v1/orders",
     { schema: listSchema },
     async (request, reply) => {
+      const { caller, bearer } = callerOf(request);
+      const customerId = request.query.customerId ?? caller.subject;
+      if (customerId !== caller.subject && !caller.operator) {
+        return forbid(reply, "only an operator may list another customer's orders");
+      }
       const limit = Number(request.query.limit ?? 0);
       // The order service's own bound, checked here too: a bad limit is a 400 at once, not a round trip.
       if (limit > L.listLimit.maximum) {
@@ -127,7 +146,7 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: 
           errors: [{ field: "query.limit", message }],
         });
       }
-      const list = await orders.listOrders({ customerId: request.query.customerId, limit });
+      const list = await orders.listOrders({ customerId, limit }, bearer);
       return { orders: list.map((o) => orderJson(o)) };
     },
   );

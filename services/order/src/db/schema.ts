@@ -85,18 +85,28 @@ export const orderTimeline = ordersSchema.table(
 );
 
 /**
- * One row per idempotency key. The primary key is the guarantee: two requests
- * with one key cannot both insert, however they race. `request_hash` tells a
- * retry (same request) from a misuse of the key (another request).
- * No foreign key to orders: the key is claimed before the order row is written,
- * in the same transaction.
+ * One row per idempotency key of one caller. The primary key is the guarantee:
+ * two requests of one caller with one key cannot both insert, however they
+ * race. Keys are per caller (`owner`: the token's issuer and subject, "<iss>
+ * <sub>"), as the Idempotency-Key draft says (the resource owner defines
+ * uniqueness): two callers choosing the same key get two orders, and neither
+ * can see the other's. Rows written before callers were known have the owner
+ * " <customerId>" (no issuer), which their customer still replays.
+ * `request_hash` tells a retry (same request) from a misuse of the key
+ * (another request). No foreign key to orders: the key is claimed before the
+ * order row is written, in the same transaction.
  */
-export const idempotencyKeys = ordersSchema.table("idempotency_keys", {
-  key: text("key").primaryKey(),
-  requestHash: text("request_hash").notNull(),
-  orderId: uuid("order_id").notNull(),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const idempotencyKeys = ordersSchema.table(
+  "idempotency_keys",
+  {
+    owner: text("owner").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    orderId: uuid("order_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.owner, t.key] })],
+);
 
 /** The outbox, inbox and failure counts (created by the messaging package's migrations). */
 export const messaging = messagingTables(ordersSchema);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderflow/order/v1/order_service.proto.
  */
 export const file_orderflow_order_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZvcmRlcmZsb3cvb3JkZXIvdjEvb3JkZXJfc2VydmljZS5wcm90bxISb3JkZXJmbG93Lm9yZGVyLnYxIoYBChFQbGFjZU9yZGVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoFaXRlbXMYAyADKAsyHS5vcmRlcmZsb3cub3JkZXIudjEuT3JkZXJMaW5lEhUKDXBheW1lbnRfdG9rZW4YBCABKAkiUAoSUGxhY2VPcmRlclJlc3BvbnNlEigKBW9yZGVyGAEgASgLMhkub3JkZXJmbG93Lm9yZGVyLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIIiMKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI3ChFMaXN0T3JkZXJzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDSIlChFXYXRjaE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSJECglPcmRlckxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgNEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMiVQoNVGltZWxpbmVFbnRyeRIMCgRzdGVwGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZkZXRhaWwYAyABKAkivQMKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEi8KBnN0YXR1cxgDIAEoDjIfLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlclN0YXR1cxIsCgVpdGVtcxgEIAMoCzIdLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfY2VudHMYBSABKAMSFQoNY2FuY2VsX3JlYXNvbhgGIAEoCRIzCgh0aW1lbGluZRgHIAMoCzIhLm9yZGVyZmxvdy5vcmRlci52MS5UaW1lbGluZUVudHJ5Ei4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndhaXRpbmdfb24YCiABKAkSMQoNd2FpdGluZ19zaW5jZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3RhbGxlZBgMIAEoCBIVCg1wYXltZW50X3Rva2VuGA0gASgJKn0KC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAESGgoWT1JERVJfU1RBVFVTX0NPTkZJUk1FRBACEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQAzLbAgoMT3JkZXJTZXJ2aWNlElsKClBsYWNlT3JkZXISJS5vcmRlcmZsb3cub3JkZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaJi5vcmRlcmZsb3cub3JkZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlEkoKCEdldE9yZGVyEiMub3JkZXJmbG93Lm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoZLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlchJQCgpMaXN0T3JkZXJzEiUub3JkZXJmbG93Lm9yZGVyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0Ghkub3JkZXJmbG93Lm9yZGVyLnYxLk9yZGVyMAESUAoKV2F0Y2hPcmRlchIlLm9yZGVyZmxvdy5vcmRlci52MS5XYXRjaE9yZGVyUmVxdWVzdBoZLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlcjABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiZvcmRlcmZsb3cvb3JkZXIvdjEvb3JkZXJfc2VydmljZS5wcm90bxISb3JkZXJmbG93Lm9yZGVyLnYxIoYBChFQbGFjZU9yZGVyUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoFaXRlbXMYAyADKAsyHS5vcmRlcmZsb3cub3JkZXIudjEuT3JkZXJMaW5lEhUKDXBheW1lbnRfdG9rZW4YBCABKAkiUAoSUGxhY2VPcmRlclJlc3BvbnNlEigKBW9yZGVyGAEgASgLMhkub3JkZXJmbG93Lm9yZGVyLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIIiMKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI3ChFMaXN0T3JkZXJzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgVsaW1pdBgCIAEoDSIlChFXYXRjaE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSJECglPcmRlckxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgNEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMiVQoNVGltZWxpbmVFbnRyeRIMCgRzdGVwGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZkZXRhaWwYAyABKAkiuwMKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEi8KBnN0YXR1cxgDIAEoDjIfLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlclN0YXR1cxIsCgVpdGVtcxgEIAMoCzIdLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfY2VudHMYBSABKAMSFQoNY2FuY2VsX3JlYXNvbhgGIAEoCRIzCgh0aW1lbGluZRgHIAMoCzIhLm9yZGVyZmxvdy5vcmRlci52MS5UaW1lbGluZUVudHJ5Ei4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndhaXRpbmdfb24YCiABKAkSMQoNd2FpdGluZ19zaW5jZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3RhbGxlZBgMIAEoCEoECA0QDlINcGF5bWVudF90b2tlbip9CgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFUVVNfUEVORElORxABEhoKFk9SREVSX1NUQVRVU19DT05GSVJNRUQQAhIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAMy2wIKDE9yZGVyU2VydmljZRJbCgpQbGFjZU9yZGVyEiUub3JkZXJmbG93Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiYub3JkZXJmbG93Lm9yZGVyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJKCghHZXRPcmRlchIjLm9yZGVyZmxvdy5vcmRlci52MS5HZXRPcmRlclJlcXVlc3QaGS5vcmRlcmZsb3cub3JkZXIudjEuT3JkZXISUAoKTGlzdE9yZGVycxIlLm9yZGVyZmxvdy5vcmRlci52MS5MaXN0T3JkZXJzUmVxdWVzdBoZLm9yZGVyZmxvdy5vcmRlci52MS5PcmRlcjABElAKCldhdGNoT3JkZXISJS5vcmRlcmZsb3cub3JkZXIudjEuV2F0Y2hPcmRlclJlcXVlc3QaGS5vcmRlcmZsb3cub3JkZXIudjEuT3JkZXIwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message orderflow.order.v1.PlaceOrderRequest
@@ -30,6 +30,8 @@ export type PlaceOrderRequest = Message<"orderflow.order.v1.PlaceOrderRequest"> 
   idempotencyKey: string;
 
   /**
+   * Empty, or the caller's own id (the token's subject).
+   *
    * @generated from field: string customer_id = 2;
    */
   customerId: string;
@@ -100,6 +102,8 @@ export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
  */
 export type ListOrdersRequest = Message<"orderflow.order.v1.ListOrdersRequest"> & {
   /**
+   * Empty: the caller's own orders.
+   *
    * @generated from field: string customer_id = 1;
    */
   customerId: string;
@@ -262,11 +266,6 @@ export type Order = Message<"orderflow.order.v1.Order"> & {
    * @generated from field: bool stalled = 12;
    */
   stalled: boolean;
-
-  /**
-   * @generated from field: string payment_token = 13;
-   */
-  paymentToken: string;
 };
 
 /**
@@ -312,9 +311,14 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
  */
 export const OrderService: GenService<{
   /**
-   * Places an order, or returns the order already placed under the same
-   * idempotency key. Errors: INVALID_ARGUMENT (bad input), ALREADY_EXISTS (the
-   * key was used with a different request).
+   * Every call carries the caller's bearer token in the "authorization"
+   * metadata ("Bearer <jwt>"); without a valid one: UNAUTHENTICATED. The
+   * customer is the token's subject.
+   *
+   * Places an order for the caller, or returns the order the caller already
+   * placed under the same idempotency key (keys are per caller). Errors:
+   * INVALID_ARGUMENT (bad input), ALREADY_EXISTS (the key was used with a
+   * different request), PERMISSION_DENIED (customer_id is not the caller's).
    *
    * @generated from rpc orderflow.order.v1.OrderService.PlaceOrder
    */
@@ -324,7 +328,8 @@ export const OrderService: GenService<{
     output: typeof PlaceOrderResponseSchema;
   },
   /**
-   * NOT_FOUND for an unknown id.
+   * NOT_FOUND for an unknown id, and for another customer's order (an
+   * operator may read any).
    *
    * @generated from rpc orderflow.order.v1.OrderService.GetOrder
    */
@@ -334,7 +339,8 @@ export const OrderService: GenService<{
     output: typeof OrderSchema;
   },
   /**
-   * Streams a customer's orders, newest first.
+   * Streams a customer's orders, newest first. PERMISSION_DENIED for another
+   * customer's, unless the caller is an operator.
    *
    * @generated from rpc orderflow.order.v1.OrderService.ListOrders
    */
@@ -345,6 +351,7 @@ export const OrderService: GenService<{
   },
   /**
    * Streams the order now and then on every change, until it is final.
+   * NOT_FOUND as GetOrder.
    *
    * @generated from rpc orderflow.order.v1.OrderService.WatchOrder
    */

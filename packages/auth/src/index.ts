@@ -1,0 +1,21 @@
+export { type BearerSource, bearerChallenge, bearerToken, rawHeaderValues } from "./bearer.js";
+export {
+  createIssuer,
+  DEV_ALGORITHM,
+  generateSigningKey,
+  type Issuer,
+  type IssuerServer,
+  keysFromFile,
+  type MintOptions,
+  type SigningKey,
+  serveIssuer,
+} from "./issuer.js";
+export {
+  AuthError,
+  AuthUnavailableError,
+  type Caller,
+  createVerifier,
+  MAX_TOKEN_LENGTH,
+  type Verifier,
+  type VerifierConfig,
+} from "./verifier.js";

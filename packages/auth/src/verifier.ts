@@ -1,0 +1,171 @@
+/**
+ * Who is calling: a bearer token (a JWT signed by the issuer) verified with
+ * `jose`, against the issuer's published keys (JWKS).
+ *
+ * What jose checks: the signature with a key of the issuer's set chosen by the
+ * token's `kid` and `alg` (only the allowed algorithms: `alg: none` and an
+ * HS256 token "signed" with the public key are refused), `iss`, `aud` (a
+ * string, or an array that contains it), `exp` and `nbf` with a clock
+ * tolerance. What this file adds: `sub` and `exp` required, a size bound, and
+ * the key set kept working while the issuer is away:
+ * - an unknown `kid` refetches the set (at most once per cooldown: a token
+ *   with random kids cannot make this process hammer the issuer);
+ * - the set is refreshed in the background once it is older than `maxAgeMs`,
+ *   and a failed refresh keeps the keys already fetched (a short issuer outage
+ *   does not log every caller out);
+ * - a verifier that has never fetched the set cannot tell a good token from a
+ *   bad one: it throws AuthUnavailableError (503 / UNAVAILABLE, retry), not
+ *   a 401 that would tell the caller its token is bad.
+ */
+import {
+  createRemoteJWKSet,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type ProtectedHeaderParameters,
+} from "jose";
+
+export interface VerifierConfig {
+  /** The `iss` every token must carry. */
+  issuer: string;
+  /** The `aud` every token must carry (or contain). */
+  audience: string;
+  /** Where the issuer publishes its keys. */
+  jwksUrl: string;
+  /** Allowed `alg` values, e.g. ["ES256"]. */
+  algorithms: string[];
+  /** Slack for `exp` and `nbf`, in seconds. */
+  clockToleranceS: number;
+  /** An unknown `kid` refetches the key set at most once per this many ms. */
+  jwksCooldownMs: number;
+  /** The key set is refreshed in the background once older than this. */
+  jwksMaxAgeMs: number;
+  /** A fetch of the key set that takes longer fails. */
+  jwksTimeoutMs: number;
+  /** The scope that lets a caller read every customer's orders. */
+  operatorScope: string;
+}
+
+/** The caller a verified token names. */
+export interface Caller {
+  issuer: string;
+  /** The token's `sub`: the customer. */
+  subject: string;
+  scopes: ReadonlySet<string>;
+  /** Holds the operator scope: may read any customer's orders. */
+  operator: boolean;
+}
+
+/** The longest token accepted; a longer one is refused before it is parsed. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** The token is missing, malformed or not valid: 401 / UNAUTHENTICATED. Never retried. */
+export class AuthError extends Error {
+  override name = "AuthError";
+  constructor(
+    /** RFC 6750's error code; absent when no credentials were sent at all. */
+    readonly code: "invalid_request" | "invalid_token" | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The issuer's keys cannot be had: no decision is possible (503 / UNAVAILABLE, retry). */
+export class AuthUnavailableError extends Error {
+  override name = "AuthUnavailableError";
+}
+
+export interface Verifier {
+  /** The caller of a token (the bare token, without "Bearer "). */
+  verify(token: string): Promise<Caller>;
+  /** Fetches the key set now (at start-up); rejects when the issuer does not answer. */
+  warmUp(): Promise<void>;
+}
+
+export function createVerifier(config: VerifierConfig, onRefreshFailed: (err: Error) => void = () => {}): Verifier {
+  const remote = createRemoteJWKSet(new URL(config.jwksUrl), {
+    cooldownDuration: config.jwksCooldownMs,
+    timeoutDuration: config.jwksTimeoutMs,
+    // jose would drop the whole set once it is stale and fail while the issuer
+    // is away; the refresh below keeps the last good set instead.
+    cacheMaxAge: Number.POSITIVE_INFINITY,
+  });
+  let lastRefresh = 0;
+  const refreshInBackground = () => {
+    if (Date.now() - lastRefresh < config.jwksMaxAgeMs || remote.reloading) return;
+    lastRefresh = Date.now();
+    remote.reload().catch((err: Error) => onRefreshFailed(err));
+  };
+  const getKey: JWTVerifyGetKey = async (header: ProtectedHeaderParameters, token) => {
+    try {
+      const cold = remote.jwks() === undefined;
+      const key = await remote(header, token);
+      if (cold) lastRefresh = Date.now();
+      else refreshInBackground();
+      return key;
+    } catch (err) {
+      throw isFetchFailure(err)
+        ? new AuthUnavailableError(`the issuer's keys cannot be fetched: ${describe(err)}`)
+        : err;
+    }
+  };
+
+  return {
+    async warmUp() {
+      await remote.reload();
+      lastRefresh = Date.now();
+    },
+    async verify(token) {
+      if (!token) throw new AuthError(undefined, "no bearer token");
+      if (token.length > MAX_TOKEN_LENGTH) {
+        throw new AuthError("invalid_token", `the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+      }
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer: config.issuer,
+          audience: config.audience,
+          algorithms: config.algorithms,
+          clockTolerance: config.clockToleranceS,
+          requiredClaims: ["sub", "exp"],
+        }));
+      } catch (err) {
+        if (err instanceof AuthUnavailableError) throw err;
+        throw new AuthError("invalid_token", reasonOf(err));
+      }
+      const subject = payload.sub as string;
+      if (!subject.trim()) throw new AuthError("invalid_token", 'the token\'s "sub" is empty');
+      const scopes = new Set(typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : []);
+      return { issuer: config.issuer, subject, scopes, operator: scopes.has(config.operatorScope) };
+    },
+  };
+}
+
+/** The key set could not be had (as opposed to: the token does not verify). */
+function isFetchFailure(err: unknown): boolean {
+  if (err instanceof errors.JWKSTimeout) return true;
+  // A bad status or body from the JWKS endpoint is a plain JOSEError.
+  if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC" || err instanceof errors.JWKSInvalid;
+  // fetch() itself: connection refused, DNS, reset.
+  return err instanceof TypeError;
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause?.code;
+  return cause ? `${(err as Error).message} (${cause})` : (err as Error).message;
+}
+
+/** A reason a caller can act on, without echoing the token. */
+function reasonOf(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "the token has expired";
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `the token's "${err.claim}" claim is not valid (${err.reason})`;
+  if (err instanceof errors.JOSEAlgNotAllowed) return "the token's algorithm is not allowed";
+  if (err instanceof errors.JWKSNoMatchingKey) return "the token's key is not one the issuer publishes";
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "the token's signature does not verify";
+  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid) return "the token is malformed";
+  if (err instanceof errors.JOSENotSupported) return "the token uses an unsupported algorithm or key";
+  return "the token is not valid";
+}
