@@ -3,13 +3,16 @@
  * (infra/nats/users.conf) and its own Postgres role (infra/postgres/roles.sql),
  * the same ones docker compose and `pnpm start` use. One service cannot
  * publish another domain's events, subscribe to event subjects, delete a
- * stream, or read or write another service's tables.
+ * stream, or read or write another service's tables. And the order service's
+ * gRPC port, reachable directly, answers no call that carries no caller.
  *
  *   pnpm e2e least-privilege
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as grpc from "@grpc/grpc-js";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createGrpcClient, OrderService } from "@orderflow/contracts";
 import { connectNats } from "@orderflow/process";
 import { NATS_USERS, type PG_ROLES, type System, urlAsRole } from "@orderflow/testing";
 import pg from "pg";
@@ -35,6 +38,39 @@ describe("least-privilege", () => {
   it("when every service runs as its own user and role, then an order still completes", async () => {
     const res = await postOrder(system.gatewayUrl, { customerId: "cust-lp", items: [{ sku: "KB-001", quantity: 1 }] });
     await waitForOrder(system.gatewayUrl, res.body.orderId as string, (o) => o.status === "CONFIRMED" && notified(o));
+  });
+
+  it("when the order service's gRPC port is called directly without a token, then every method is UNAUTHENTICATED", async () => {
+    const placed = await postOrder(system.gatewayUrl, {
+      customerId: "cust-lp-grpc",
+      items: [{ sku: "KB-001", quantity: 1 }],
+    });
+    const client = createGrpcClient(OrderService, system.orderGrpcAddress);
+    const deadline = () => new Date(Date.now() + 10_000);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => "OK",
+        (err: grpc.ServiceError) => grpc.status[err.code],
+      );
+    const drain = async (stream: AsyncIterable<unknown>) => {
+      for await (const _ of stream);
+    };
+    try {
+      const codes = [
+        await codeOf(client.getOrder({ orderId: placed.body.orderId as string }, { deadline: deadline() })),
+        await codeOf(
+          client.placeOrder(
+            { idempotencyKey: "direct", items: [{ sku: "KB-001", quantity: 1 }] },
+            { deadline: deadline() },
+          ),
+        ),
+        await codeOf(drain(client.listOrders({ customerId: "cust-lp-grpc" }, { deadline: deadline() }))),
+        await codeOf(drain(client.watchOrder({ orderId: placed.body.orderId as string }, { deadline: deadline() }))),
+      ];
+      assert.deepEqual(codes, Array(4).fill("UNAUTHENTICATED"));
+    } finally {
+      client.close();
+    }
   });
 
   it("when inventory's NATS user publishes an order event, then the server refuses it and the stream does not change", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { FAULT_SWITCHES, messagingSettings, serviceSettings } from "../src/index.js";
+import { authSettings, FAULT_SWITCHES, messagingSettings, serviceSettings } from "../src/index.js";
 
 /**
  * The README's tables that list code, checked against the code: a switch or a
@@ -32,9 +32,13 @@ describe("README tables", () => {
     }
   });
 
-  it("when the configuration section is read, then it names every shared messaging and service setting", () => {
+  it("when the configuration section is read, then it names every shared messaging, service and auth setting", () => {
     const config = section("## Configuration");
-    const envs = [...Object.values(messagingSettings), ...Object.values(serviceSettings(0))].map((s) => s.env);
+    const envs = [
+      ...Object.values(messagingSettings),
+      ...Object.values(serviceSettings(0)),
+      ...Object.values(authSettings),
+    ].map((s) => s.env);
     for (const env of envs) assert.ok(config.includes(`\`${env}\``), `README's configuration names ${env}`);
   });
 });

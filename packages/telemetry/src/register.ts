@@ -51,9 +51,17 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
       new HttpInstrumentation({
         // Health probes and scrapes are noise in a trace view.
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ""),
+        // url.query is recorded; a token sent in the query string (refused by the gateway) is not.
+        redactedQueryParamsServer: ["access_token", "sig", "Signature", "AWSAccessKeyId", "X-Goog-Signature"],
       }),
       // The request and its handler, not a span per lifecycle hook (rate limit, correlation, ...).
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: false }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        instrumentHooks: false,
+        // url.path is the path (as semantic conventions define it): @fastify/otel writes the whole
+        // request URL there, query string included, and a query can carry what must not be kept.
+        requestHook: (span, request) => span.setAttribute("url.path", request.url.split("?")[0] ?? ""),
+      }),
       new GrpcInstrumentation(),
       // Queries inside a trace, on request only (TRACE_SQL=true); taking a pooled connection is
       // not worth a span either way.
