@@ -417,6 +417,8 @@ describe("auth", () => {
     } finally {
       await nc.close();
     }
+    // The payment token is carried to payment by the events (above), and nowhere else.
+    secrets.push("tok_visa");
     for (const line of system.logs()) scan(`log of ${String(line.service)}`, JSON.stringify(line));
     for (const name of ["gateway", "order", "inventory", "payment", "notification"] as const) {
       scan(`raw output of ${name}`, system.service(name).lines.join("\n"));

@@ -18,7 +18,8 @@
  * 6. Where the time goes: Postgres commits per completed saga (at the
  *    sustained rate, and at the best closed-loop level), CPU ms per accepted
  *    order for each service, Postgres, nats-server and the load generator
- *    itself; the mean batch size per consumer; idle RSS per service.
+ *    itself; the mean batch size per consumer; idle RSS per service; the CPU
+ *    one bearer-token verification takes (twice per order: gateway and order).
  * 7. Overload: an open loop at four times the sustained rate for
  *    --overload-seconds: completed/s during it, refusals (503 or 429 with
  *    Retry-After), any other 5xx, and how long after the load every accepted

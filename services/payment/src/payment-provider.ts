@@ -29,7 +29,8 @@ export function simulatedProvider(): PaymentProvider {
         };
       }
       if (paymentToken === "tok_declined") return { outcome: "declined", reason: "card declined" };
-      return { outcome: "declined", reason: `unknown payment token ${paymentToken}` };
+      // Not echoed: the reason becomes the order's cancel reason, which reads return.
+      return { outcome: "declined", reason: "unknown payment token" };
     },
   };
 }

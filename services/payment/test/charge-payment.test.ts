@@ -52,4 +52,11 @@ describe("chargePayment (against Postgres)", () => {
     assert.deepEqual(charges, [{ status: "declined", decline_reason: "card declined" }]);
     assert.deepEqual(await outbox(event.orderId), ["payments.payment.failed"]);
   });
+
+  it("when the token is one the provider does not know, then declined with a reason that does not echo the token", async () => {
+    const event = reserved("tok_unheard_of");
+    await transaction(t.db, (tx) => chargePayment(tx, event, provider));
+    const charges = await q("SELECT status, decline_reason FROM payments.charges WHERE order_id = $1", [event.orderId]);
+    assert.deepEqual(charges, [{ status: "declined", decline_reason: "unknown payment token" }]);
+  });
 });
