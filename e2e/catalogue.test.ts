@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { HEADERS, STREAMS } from "@orderflow/contracts";
-import { devPassword, SYSTEM } from "@orderflow/system";
+import { CONSOLE, devPassword, SYSTEM } from "@orderflow/system";
 import { REPO_ROOT } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";
 
@@ -82,6 +82,28 @@ export function catalogueMismatches(): string[] {
         problems.push(`services/${s.name}/src/subscriptions.ts: no subscription with durable "${c.durable}"`);
       }
     }
+  }
+  // The console: its compose service, its NATS user, its row in the README.
+  const consoleEnv = compose.services[CONSOLE.name]?.environment;
+  if (!consoleEnv) problems.push(`docker-compose.yml: no service ${CONSOLE.name}`);
+  else {
+    if (Number(consoleEnv.CONSOLE_PORT) !== CONSOLE.httpPort) {
+      problems.push(
+        `docker-compose.yml: the console's CONSOLE_PORT is ${consoleEnv.CONSOLE_PORT}, not ${CONSOLE.httpPort}`,
+      );
+    }
+    if (consoleEnv.NATS_USER !== CONSOLE.name || consoleEnv.NATS_PASSWORD !== devPassword(CONSOLE.name)) {
+      problems.push(
+        `docker-compose.yml: the console's NATS_USER/NATS_PASSWORD are not ${CONSOLE.name}/${devPassword(CONSOLE.name)}`,
+      );
+    }
+  }
+  if (!users.includes(`{ user: ${CONSOLE.name}, password: ${devPassword(CONSOLE.name)}`)) {
+    problems.push(`infra/nats/users.conf: no line for the console's user`);
+  }
+  const consoleRow = readme.split("\n").find((l) => l.startsWith(`| ${CONSOLE.name} `));
+  if (!consoleRow?.includes(String(CONSOLE.httpPort))) {
+    problems.push(`README.md: no row for ${CONSOLE.name} (port ${CONSOLE.httpPort}) in the services table`);
   }
   // Streams: one per publishing domain (proto/src/subjects.ts), each consumed subject in one of them.
   const domains = SYSTEM.flatMap((s) => ("publishes" in s ? [s.publishes as string] : []));

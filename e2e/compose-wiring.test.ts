@@ -34,7 +34,7 @@ import {
 import { parse } from "yaml";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 
-const APP_SERVICES = ["order", "inventory", "payment", "notification", "gateway"] as const;
+const APP_SERVICES = ["order", "inventory", "payment", "notification", "gateway", "console"] as const;
 
 interface ComposeService {
   image?: string;
@@ -136,7 +136,8 @@ describe("compose-wiring", () => {
       assert.match(env.AUTH_JWKS_URL ?? "", /^http:\/\/issuer:8090\//, `${name} fetches the issuer's keys`);
     }
     const prometheus = readFileSync(join(REPO_ROOT, "infra", "prometheus", "prometheus.yml"), "utf8");
-    for (const name of APP_SERVICES) {
+    for (const name of APP_SERVICES.filter((n) => n !== "console")) {
+      // (the console has no /metrics: it shows the others')
       const port = compose.services[name]?.environment?.HTTP_PORT ?? compose.services[name]?.environment?.PORT;
       assert.ok(prometheus.includes(`"${name}:${port}"`), `Prometheus scrapes ${name}:${port}`);
     }
@@ -159,7 +160,7 @@ describe("compose-wiring", () => {
         url.pathname = testDb.pathname;
         return url.toString();
       }
-      if (["PORT", "HTTP_PORT", "GRPC_PORT", "DEV_ISSUER_PORT"].includes(key)) {
+      if (["PORT", "HTTP_PORT", "GRPC_PORT", "DEV_ISSUER_PORT", "CONSOLE_PORT"].includes(key)) {
         return String(portMap.get(Number(value)) ?? value);
       }
       if (key === "DEV_ISSUER_KEYS_FILE")
@@ -169,7 +170,7 @@ describe("compose-wiring", () => {
         .replace(/\b(issuer|127\.0\.0\.1):8090\b/, `127.0.0.1:${portMap.get(8090)}`)
         .replace(/\bjaeger:4318\b/, `127.0.0.1:${otlpPort}`)
         .replace(
-          /\b(order|inventory|payment|notification|gateway):(\d+)\b/,
+          /\b(order|inventory|payment|notification|gateway):(\d+)\b/g,
           (_m, _h, p) => `127.0.0.1:${portMap.get(Number(p)) ?? p}`,
         );
     };
@@ -230,6 +231,29 @@ describe("compose-wiring", () => {
     await waitForOrder(gatewayUrl, res.body.orderId as string, (o) => o.status === "CONFIRMED" && notified(o));
     // Spans reach the OTLP endpoint compose configures, as OTLP/HTTP protobuf (what Jaeger takes),
     // within the SDK's default 5 s export interval.
+    // The console, from compose's environment: it answers, and refuses a caller without a token.
+    const consoleUrl = `http://127.0.0.1:${portMap.get(8085)}`;
+    assert.equal((await fetch(`${consoleUrl}/api/consumers`)).status, 401);
+    const signIn = await fetch(`${consoleUrl}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: await mint("ops", "orders:operator") }),
+      redirect: "manual",
+    });
+    assert.equal(signIn.status, 303);
+    const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const consumers = (await (await fetch(`${consoleUrl}/api/consumers`, { headers: { cookie } })).json()) as {
+      consumers: { pending: number | null }[];
+      outboxes: { pending: number | null }[];
+    };
+    assert.ok(
+      consumers.consumers.every((c) => c.pending !== null),
+      "every consumer's figures, through the console's NATS user",
+    );
+    assert.ok(
+      consumers.outboxes.every((o) => o.pending !== null),
+      "every outbox's figures, through CONSOLE_SERVICE_OPS",
+    );
     await waitFor(
       "an OTLP export",
       () => traces.requests.some((r) => r.path === "/v1/traces" && r.contentType.includes("protobuf")),

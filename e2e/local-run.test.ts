@@ -64,6 +64,12 @@ describe("local-run", () => {
         "it prints the URLs",
       );
 
+      assert.match(
+        output,
+        new RegExp(`console\\s+http://127\\.0\\.0\\.1:${8085 + offset}`),
+        "it prints the console's URL",
+      );
+      assert.equal((await fetch(`http://127.0.0.1:${8085 + offset}/login`)).status, 200, "the console serves");
       // The README's lines: a token from the development issuer, then curl with it.
       const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
       const token = await promisify(execFile)(
@@ -107,7 +113,7 @@ describe("local-run", () => {
       run.kill("SIGINT");
     }
     assert.equal(await exited, 0, "Ctrl-C stops it with exit code 0");
-    for (const service of ["order", "inventory", "payment", "notification", "gateway"]) {
+    for (const service of ["order", "inventory", "payment", "notification", "gateway", "console"]) {
       assert.match(output, new RegExp(`${service}\\s*\\S*\\s+INFO\\s+stopped`), `${service} stopped gracefully`);
     }
   });

@@ -16,6 +16,11 @@ const TOOLS = [
     install: "apt-get install -y --no-install-recommends docker-compose",
   },
   { bin: "pg_isready", why: "a PostgreSQL server for the tests", install: "apt-get install -y postgresql" },
+  {
+    bin: "chromium",
+    why: "the console's browser test (driven by playwright-core)",
+    install: "apt-get install -y --no-install-recommends chromium",
+  },
 ];
 
 const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t.bin}`]).status !== 0);

@@ -14,13 +14,16 @@
  *   its ES256 keys kept under .tmp/local so that tokens survive a restart; the
  *   gateway and the order service trust it (AUTH_ISSUER), unless AUTH_ISSUER is
  *   set, in which case no issuer is started and that one is trusted.
+ * - The console (services/console) on 127.0.0.1:8085: orders, consumers, dead
+ *   letters and each order's trace; the services export their spans to it
+ *   (OTLP/HTTP JSON) unless OTEL_EXPORTER_OTLP_ENDPOINT is set (e.g. to a Jaeger).
  * - The five services as separate processes (each migrates its own schema;
  *   inventory seeds the catalogue), their logs interleaved and readable.
  * - A service that dies is restarted by a supervisor (growing delay) and the
  *   exit is printed: reported, never hidden.
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
  *
- * Ports: gateway 8080, order gRPC 50051, ops 8081-8084, issuer 8090; PORT_OFFSET shifts them all.
+ * Ports: gateway 8080, order gRPC 50051, ops 8081-8084, console 8085, issuer 8090; PORT_OFFSET shifts them all.
  * REPLICAS=n: n processes of every service (replica k on the ports + 100 * (k - 1)).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -29,7 +32,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
 import { createIssuer, keysFromFile, serveIssuer } from "../packages/auth/src/index.js";
-import { SERVICE_NAMES, type ServiceName, SYSTEM, service } from "../packages/system/src/index.js";
+import { CONSOLE, SERVICE_NAMES, type ServiceName, SYSTEM, service } from "../packages/system/src/index.js";
 import {
   applyRoles,
   createServiceProcess,
@@ -52,8 +55,9 @@ const port = (p: number) => p + offset;
 const LOCAL = join(REPO_ROOT, ".tmp", "local");
 const started: { name: string; stop: () => Promise<void> | void }[] = [];
 
-const colour = (name: ServiceName) => [33, 36, 35, 32, 34, 31, 93, 96][SERVICE_NAMES.indexOf(name) % 8];
-function print(name: ServiceName, line: string, label: string = name) {
+const colour = (name: string) =>
+  [33, 36, 35, 32, 34, 31, 93, 96][[...SERVICE_NAMES, CONSOLE.name].indexOf(name as ServiceName) % 8];
+function print(name: string, line: string, label: string = name) {
   const tag = `\x1b[${colour(name)}m${label.padEnd(14)}\x1b[0m`;
   try {
     const { time, level, msg, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;
@@ -182,12 +186,18 @@ const natsUser = (service: keyof typeof NATS_USERS) =>
 // Every variable of the shell reaches every service (RATE_LIMIT_MAX, CONSUMER_CONCURRENCY,
 // LOG_LEVEL, OTEL_*, fault switches ...); only the wiring below (URLs, ports, credentials) is
 // set here, because it differs per service.
-const common = {
+const consoleUrl = `http://127.0.0.1:${port(CONSOLE.httpPort)}`;
+// Spans go to the console (its waterfall needs no Docker), unless the shell points them elsewhere.
+const traces: Record<string, string> = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? {}
+  : { OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" };
+const common: Record<string, string> = {
   ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
   NODE_ENV: process.env.NODE_ENV ?? "development",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   NATS_URL: natsUrl,
   AUTH_ISSUER: trusted.url,
+  ...traces,
 };
 // REPLICAS=n runs n processes of every service; replica k's ports are the first's + 100 * (k - 1),
 // and the gateways balance over every order replica (round-robin).
@@ -216,6 +226,17 @@ for (let r = 1; r <= replicas; r++) {
     services.push([s.name, r, env, httpPort]);
   }
 }
+// The console: one process, whatever REPLICAS says; it reads the first replica of each service.
+const consoleEnv: Record<string, string> = {
+  ...common,
+  ...(withUsers ? { NATS_USER: NATS_USERS.console.user, NATS_PASSWORD: NATS_USERS.console.password } : {}),
+  OTEL_SDK_DISABLED: "true", // it receives the spans; it sends none (not to itself)
+  CONSOLE_PORT: String(port(CONSOLE.httpPort)),
+  ORDER_GRPC_ADDRESS: `127.0.0.1:${at(grpcPortOf("order") ?? 50051, 1)}`,
+  CONSOLE_SERVICE_OPS: SYSTEM.filter((s) => s.role !== "edge")
+    .map((s) => `${s.name}=http://127.0.0.1:${at(s.httpPort, 1)}`)
+    .join(","),
+};
 const processes: ServiceProcess[] = services.map(([name, replica, env, readyPort]) => {
   const label = replica === 1 ? name : `${name}-${replica}`;
   return createServiceProcess({
@@ -230,6 +251,18 @@ const processes: ServiceProcess[] = services.map(([name, replica, env, readyPort
     onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m ${label}: ${message}`),
   });
 });
+
+processes.push(
+  createServiceProcess({
+    service: CONSOLE.name,
+    env: consoleEnv,
+    readyUrl: `${consoleUrl}/readyz`,
+    onLine: (line) => print("console", line),
+    ownProcessGroup: true,
+    supervise: true,
+    onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m console: ${message}`),
+  }),
+);
 
 let stopping = false;
 async function stopAll(code: number) {
@@ -257,10 +290,11 @@ console.log(`
     gateway (HTTP API)   http://127.0.0.1:${port(8080)}   every /api/v1 call needs a bearer token:
                          TOKEN=$(pnpm -s run token --sub c-1)
                          curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port(8080)}/api/v1/inventory
+    console              ${consoleUrl}   sign in with: pnpm -s run token --sub ops --scope orders:operator
     token issuer         ${trusted.url}${trusted.startedHere ? " (development: POST /token mints for anyone on this machine)" : " (AUTH_ISSUER)"}
     order gRPC           127.0.0.1:${port(50051)}
     metrics              http://127.0.0.1:${port(8081)}/metrics (order) ... ${port(8084)} (notification), ${port(8080)}/metrics (gateway)
-    traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"} (Jaeger UI http://127.0.0.1:16686 when running)
+    traces               OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? `the console (${consoleUrl}); OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 for a Jaeger instead`}
     Postgres             ${databaseUrl} (each service as its own role)
     NATS                 ${natsUrl}${withUsers ? " (each service as its own user; the dlq command: NATS_USER=operator NATS_PASSWORD=operator-dev-password)" : ""}
     replicas             ${replicas} of each service${replicas > 1 ? " (replica k: every port + 100 * (k - 1); the gateways balance over the order replicas)" : " (REPLICAS=n for more)"}

@@ -85,3 +85,6 @@ export const RETRY_AFTER_METADATA_KEY = "retry-after";
  * "Bearer <jwt>" (the order service verifies it itself).
  */
 export const AUTHORIZATION_METADATA_KEY = "authorization";
+
+/** The span attribute that names the order a placement's trace is about (set by PlaceOrder). */
+export const ORDER_ID_SPAN_ATTRIBUTE = "orderflow.order_id";

@@ -72,21 +72,40 @@ function describe(m: StoredMsg): DeadLetter {
   };
 }
 
+/** A dead letter with what it carries: every header and the message's bytes (the console shows them). */
+export interface DeadLetterContent extends DeadLetter {
+  headers: Record<string, string>;
+  data: Uint8Array;
+}
+
+export async function readDeadLetters(jsm: JetStreamManager): Promise<DeadLetterContent[]> {
+  const letters: DeadLetterContent[] = [];
+  await eachDeadLetter(jsm, (m) => {
+    const headers: Record<string, string> = {};
+    for (const k of m.header?.keys() ?? []) headers[k] = m.header?.get(k) ?? "";
+    letters.push({ ...describe(m), headers, data: m.data });
+  });
+  return letters;
+}
+
 export async function listDeadLetters(jsm: JetStreamManager): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  await eachDeadLetter(jsm, (m) => letters.push(describe(m)));
+  return letters;
+}
+
+async function eachDeadLetter(jsm: JetStreamManager, take: (m: StoredMsg) => void): Promise<void> {
   const info = await jsm.streams.info(DEAD_LETTERS).catch((err: Error) => {
     // No service has started yet to create it: there are no dead letters.
     if (/not found/i.test(err.message)) return undefined;
     throw err;
   });
-  const letters: DeadLetter[] = [];
-  if (!info) return letters;
+  if (!info || info.state.messages === 0) return;
   const { state } = info;
-  if (state.messages === 0) return letters;
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(DEAD_LETTERS, { seq }).catch(() => null);
-    if (m) letters.push(describe(m));
+    if (m) take(m);
   }
-  return letters;
 }
 
 /** Publishes one dead letter back to its original subject and removes it from DEAD_LETTERS. */

@@ -74,6 +74,16 @@ export const SYSTEM = [
   { name: "gateway", role: "edge", consumes: [], httpPort: 8080 },
 ] as const satisfies readonly ServiceEntry[];
 
+/**
+ * The operator console (services/console): not a part of the order flow, so
+ * not in SYSTEM (the harness, chaos and the alerts run SYSTEM), but in the
+ * catalogue all the same: its own NATS user, its port, compose and the README
+ * check against this entry. It owns no schema: it reads orders through the
+ * order service, consumers through NATS, the outboxes through each service's
+ * /metrics.
+ */
+export const CONSOLE = { name: "console", httpPort: 8085 } as const;
+
 export type ServiceName = (typeof SYSTEM)[number]["name"];
 export const SERVICE_NAMES = SYSTEM.map((s) => s.name) as ServiceName[];
 export type DatabaseServiceName = Extract<(typeof SYSTEM)[number], { database: object }>["name"];

@@ -5,17 +5,20 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DatabaseServiceName, devPassword, type ServiceName, SYSTEM } from "@orderflow/system";
+import { CONSOLE, type DatabaseServiceName, devPassword, type ServiceName, SYSTEM } from "@orderflow/system";
 import pg from "pg";
 import { REPO_ROOT } from "./start-service.js";
 
 export const NATS_USERS_CONF = join(REPO_ROOT, "infra", "nats", "users.conf");
 export const ROLES_SQL = join(REPO_ROOT, "infra", "postgres", "roles.sql");
 
-/** Each service's NATS user (and the operator's, for the dlq and replay commands): from the catalogue. */
+/** Each service's NATS user (the console's, and the operator's, for the dlq and replay commands): from the catalogue. */
 export const NATS_USERS = Object.fromEntries(
-  [...SYSTEM.map((s) => s.name), "operator"].map((name) => [name, { user: name, password: devPassword(name) }]),
-) as Record<ServiceName | "operator", { user: string; password: string }>;
+  [...SYSTEM.map((s) => s.name), CONSOLE.name, "operator"].map((name) => [
+    name,
+    { user: name, password: devPassword(name) },
+  ]),
+) as Record<ServiceName | "console" | "operator", { user: string; password: string }>;
 
 /** Each schema-owning service's Postgres role: from the catalogue. */
 export const PG_ROLES = Object.fromEntries(

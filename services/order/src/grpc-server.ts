@@ -17,13 +17,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { trace } from "@opentelemetry/api";
 import { AuthError, AuthUnavailableError, bearerToken, type Caller, type Verifier } from "@orderflow/auth";
 import {
   AUTHORIZATION_METADATA_KEY,
   badRequestMetadata,
   CORRELATION_METADATA_KEY,
   type GrpcServiceImplementation,
+  ORDER_ID_SPAN_ATTRIBUTE,
   type OrderService,
+  OrderStatus,
   PlaceOrderResponseSchema,
   RETRY_AFTER_METADATA_KEY,
   type ServiceMethods,
@@ -100,6 +103,9 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
           },
         ).finally(() => placed?.());
         metrics.ordersPlaced.inc({ outcome: result.replayed ? "replayed" : "placed" });
+        // The order's trace can be found by its id (the console's waterfall): every later span of
+        // the order continues this trace through the outbox and the streams.
+        trace.getActiveSpan()?.setAttribute(ORDER_ID_SPAN_ATTRIBUTE, result.orderId);
         logger.info(
           { orderId: result.orderId, replayed: result.replayed, ms: Math.round(performance.now() - started) },
           result.replayed ? "order already placed under this idempotency key" : "order placed",
@@ -128,11 +134,15 @@ export function orderServiceHandlers(deps: OrderServiceDeps): Impl {
     listOrders: (call) =>
       inCallContext(call, async () => {
         const caller = await callerOf(call);
-        const customerId = call.request.customerId || caller.subject;
+        const { allCustomers, limit, status } = call.request;
+        if (allCustomers && call.request.customerId) {
+          throw new InvalidArgumentError("allCustomers", "cannot be combined with customerId");
+        }
+        const customerId = allCustomers ? undefined : call.request.customerId || caller.subject;
         if (customerId !== caller.subject && !caller.operator) {
           throw new StatusError(grpc.status.PERMISSION_DENIED, "only an operator may list another customer's orders");
         }
-        for (const order of await listOrders(db, customerId, call.request.limit)) {
+        for (const order of await listOrders(db, customerId, limit, statusName(status))) {
           if (call.cancelled) return;
           call.write(view(order));
         }
@@ -186,6 +196,14 @@ function deadlinePassed(call: grpc.ServerUnaryCall<unknown, unknown>): boolean {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(at) && at <= Date.now();
+}
+
+/** A status filter of ListOrders as the view names it (UNSPECIFIED: none). */
+function statusName(status: OrderStatus): OrderView["status"] | undefined {
+  if (status === OrderStatus.UNSPECIFIED) return undefined;
+  const name = OrderStatus[status] as OrderView["status"] | undefined;
+  if (!name) throw new InvalidArgumentError("status", "is not a known order status");
+  return name;
 }
 
 /** The caller a call's metadata names, verified; UNAUTHENTICATED (or UNAVAILABLE) otherwise. */

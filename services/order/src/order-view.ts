@@ -1,5 +1,5 @@
 /** Reads orders with their items and timeline, as GetOrder, ListOrders and WatchOrder return them. */
-import { asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL } from "drizzle-orm";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { orderItems, orders, orderTimeline } from "./db/schema.js";
 
@@ -18,14 +18,22 @@ export interface OrderView {
   timeline: { step: string; detail: string; at: Date }[];
 }
 
-export async function loadOrders(db: NodePgDatabase, where: { ids: string[] } | { customerId: string; limit: number }) {
+/** Which orders: by id, or the newest of one customer (or of every customer: `customerId` absent), optionally in one status. */
+export type OrderQuery = { ids: string[] } | { customerId?: string; status?: OrderView["status"]; limit: number };
+
+export async function loadOrders(db: NodePgDatabase, where: OrderQuery) {
+  const filters = (w: Exclude<OrderQuery, { ids: string[] }>): SQL | undefined =>
+    and(
+      w.customerId === undefined ? undefined : eq(orders.customerId, w.customerId),
+      w.status === undefined ? undefined : eq(orders.status, w.status),
+    );
   const rows =
     "ids" in where
       ? await db.select().from(orders).where(inArray(orders.id, where.ids))
       : await db
           .select()
           .from(orders)
-          .where(eq(orders.customerId, where.customerId))
+          .where(filters(where))
           .orderBy(desc(orders.createdAt), desc(orders.id))
           .limit(where.limit);
   if (rows.length === 0) return [];

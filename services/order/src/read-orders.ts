@@ -24,8 +24,14 @@ export async function getOrder(db: NodePgDatabase, orderId: string): Promise<Ord
 
 export const LIST_LIMIT = ORDER_LIMITS.listLimit;
 
-export async function listOrders(db: NodePgDatabase, customerId: string, limit: number): Promise<OrderView[]> {
-  checkString("customerId", customerId, ORDER_LIMITS.customerId);
+/** The newest orders of `customerId` (undefined: of every customer), optionally in one status. */
+export async function listOrders(
+  db: NodePgDatabase,
+  customerId: string | undefined,
+  limit: number,
+  status?: OrderView["status"],
+): Promise<OrderView[]> {
+  if (customerId !== undefined) checkString("customerId", customerId, ORDER_LIMITS.customerId);
   if (limit > LIST_LIMIT.maximum) throw new InvalidArgumentError("limit", `must be at most ${LIST_LIMIT.maximum}`);
-  return loadOrders(db, { customerId, limit: limit || LIST_LIMIT.default });
+  return loadOrders(db, { customerId, status, limit: limit || LIST_LIMIT.default });
 }
