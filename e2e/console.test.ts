@@ -143,6 +143,13 @@ describe("console", () => {
     t.diagnostic(`on the page ${Date.now() - placedAt} ms after the POST (target 2 s; the page polls every second)`);
     await page.locator(`tr[data-order-id="${orderId}"][data-status="CONFIRMED"]`).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(SHOTS, "orders.png") });
+    await page.selectOption("#status-filter", "PENDING");
+    await row.waitFor({ state: "detached", timeout: 10_000 });
+    await page.selectOption("#status-filter", "CONFIRMED");
+    await row.waitFor({ timeout: 10_000 });
+    await page.fill("#search", orderId);
+    await Promise.all([page.waitForURL(`**/orders/${orderId}`), page.click("#search-go")]);
+    await page.goto(`${consoleUrl}/orders`);
 
     await page.click(`tr[data-order-id="${orderId}"] a`);
     await page.locator('#timeline li[data-step="notified"]').waitFor({ timeout: 30_000 });

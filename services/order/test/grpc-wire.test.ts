@@ -176,6 +176,33 @@ describe("OrderService on the wire (an independent client, real Postgres)", () =
     assert.ok(operatorList.items.length >= 1);
   });
 
+  it("when every customer's orders are listed (the console), then only an operator may, newest first, filtered by status", async () => {
+    const ops = () => as("ops", "orders:operator");
+    const denied = await stream("ListOrders", { all_customers: true });
+    assert.equal(denied.err?.code, grpc.status.PERMISSION_DENIED);
+    const both = await stream("ListOrders", { all_customers: true, customer_id: "wire-1" }, await ops());
+    assert.equal(both.err?.code, grpc.status.INVALID_ARGUMENT);
+    const placed = await unary(
+      "PlaceOrder",
+      { idempotency_key: randomUUID(), items: [{ sku: "KB-001", quantity: 1 }] },
+      await as("wire-9"),
+    );
+    const newest = (placed.res as { order: { order_id: string } }).order.order_id;
+    const all = await stream("ListOrders", { all_customers: true, limit: 500 }, await ops());
+    const rows = all.items as { order_id: string; customer_id: string; status: string }[];
+    assert.equal(rows[0]?.order_id, newest, "newest first");
+    assert.ok(new Set(rows.map((r) => r.customer_id)).size > 1, "across customers");
+    const pending = await stream("ListOrders", { all_customers: true, status: "ORDER_STATUS_PENDING" }, await ops());
+    assert.ok(pending.items.length > 0);
+    assert.ok((pending.items as { status: string }[]).every((o) => o.status === "ORDER_STATUS_PENDING"));
+    const confirmed = await stream(
+      "ListOrders",
+      { all_customers: true, status: "ORDER_STATUS_CONFIRMED" },
+      await ops(),
+    );
+    assert.deepEqual(confirmed.items, [], "nothing is confirmed here (no other service runs)");
+  });
+
   it("when a caller places an order in another customer's name, then PERMISSION_DENIED and nothing is placed", async () => {
     const key = randomUUID();
     const res = await unary(
