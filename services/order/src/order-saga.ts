@@ -1,31 +1,18 @@
 /**
- * The order saga, seen from the order: how an order moves on each result.
- *
- *   placed --stock reserved--+--payment succeeded--> CONFIRMED
- *      |                     \--payment failed--> CANCELLED (+ stock released)
- *      \--stock rejected--> CANCELLED
- *   CONFIRMED / CANCELLED --notification sent--> "notified" on the timeline
- *
- * Results arrive in ANY order. Payment consumes inventory.stock.reserved too,
- * and the two results travel on different streams, so the payment result can
- * reach the order before the stock result does. So each result is first
- * recorded on the order row (stock_result, payment_result), whichever comes
- * first, and the status follows only from what is recorded (decide()):
- * reserved + succeeded -> CONFIRMED; rejected, or reserved + failed ->
- * CANCELLED. A payment result that comes first waits on the row for the stock
- * result; the timeline is written when a result is applied, so the stock step
- * always stands before the payment step, each once.
- *
- * Each function runs in the consumer runner's transaction (the inbox record
- * commits with it) and locks the order row. A repeated result changes nothing.
+ * The order saga, applied: each result locks its order's row, asks the rules
+ * (saga-rules.ts, a pure function) what it changes, and writes that: the unit
+ * prices, the order row in one update, the timeline steps in one insert, the
+ * events to publish in the outbox. Everything runs in the consumer runner's
+ * transaction (the inbox record commits with it); a repeated result changes
+ * nothing.
  */
 
 import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/contracts";
 import type { Tx } from "@orderflow/db";
 import { addToOutbox, PermanentError } from "@orderflow/messaging";
 import { and, eq, sql } from "drizzle-orm";
-import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
+import { applyResult, type SagaResult, type SagaState } from "./saga-rules.js";
 
 type OrderRow = typeof orders.$inferSelect;
 
@@ -36,34 +23,94 @@ async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {
   return order;
 }
 
-/**
- * A timeline step, timed when it is written (clock_timestamp), not when the
- * transaction began (now()): a transaction that waited for the order's lock
- * must not date its step before the step of the one it waited for.
- */
-async function step(tx: Tx, orderId: string, name: string, detail = "") {
-  await tx.insert(orderTimeline).values({ orderId, step: name, detail, at: sql`clock_timestamp()` });
-}
+const stateOf = (o: OrderRow): SagaState => ({
+  status: o.status,
+  stockResult: o.stockResult as SagaState["stockResult"],
+  paymentResult: o.paymentResult as SagaState["paymentResult"],
+  cancelReason: o.cancelReason,
+  paymentDetail: o.paymentDetail,
+  paymentAmountCents: o.paymentAmountCents,
+  totalCents: o.totalCents,
+  waitingOn: o.waitingOn,
+});
 
-const money = (cents: bigint | number) => (Number(cents) / 100).toFixed(2);
-
-export async function recordStockReserved(tx: Tx, event: StockReserved): Promise<void> {
-  const order = await lockOrder(tx, event.orderId);
-  if (order.stockResult) return; // a repeat
-  for (const line of event.items) {
+async function setUnitPrices(tx: Tx, orderId: string, prices: { sku: string; unitPriceCents: number }[]) {
+  for (const line of prices) {
     await tx
       .update(orderItems)
-      .set({ unitPriceCents: Number(line.unitPriceCents) })
-      .where(and(eq(orderItems.orderId, order.id), eq(orderItems.sku, line.sku)));
+      .set({ unitPriceCents: line.unitPriceCents })
+      .where(and(eq(orderItems.orderId, orderId), eq(orderItems.sku, line.sku)));
   }
-  const recorded = await update(tx, order, {
-    stockResult: "reserved",
-    totalCents: Number(event.totalCents),
-    ...(order.status === "PENDING" ? { waitingOn: "payment", waitingSince: sql`now()` } : {}),
-  });
-  await step(tx, order.id, "stock_reserved", `total ${money(event.totalCents)}`);
-  await decide(tx, recorded);
 }
+
+/** One result, applied to its order as the rules decide. */
+async function apply(tx: Tx, orderId: string, result: SagaResult): Promise<void> {
+  const order = await lockOrder(tx, orderId);
+  const decision = applyResult(stateOf(order), result);
+  if (!decision) return; // a repeat
+  const { next } = decision;
+  await setUnitPrices(tx, order.id, decision.unitPrices);
+  await tx
+    .update(orders)
+    .set({
+      status: next.status,
+      stockResult: next.stockResult,
+      paymentResult: next.paymentResult,
+      cancelReason: next.cancelReason,
+      paymentDetail: next.paymentDetail,
+      paymentAmountCents: next.paymentAmountCents,
+      totalCents: next.totalCents,
+      waitingOn: next.waitingOn,
+      ...(decision.startsWaitingOn
+        ? { waitingSince: sql`now()` }
+        : next.waitingOn === null
+          ? { waitingSince: null }
+          : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(orders.id, order.id));
+  if (decision.steps.length) {
+    // Each step timed when it is written (clock_timestamp, per row), not when the transaction began:
+    // a transaction that waited for the order's lock must not date its steps before the one it waited for.
+    await tx
+      .insert(orderTimeline)
+      .values(
+        decision.steps.map((s) => ({ orderId: order.id, step: s.step, detail: s.detail, at: sql`clock_timestamp()` })),
+      );
+  }
+  for (const p of decision.publish) {
+    if (p.event === "orderConfirmed") {
+      await addToOutbox(tx, messaging.outbox, EVENTS.orderConfirmed, {
+        orderId: order.id,
+        customerId: order.customerId,
+        totalCents: BigInt(p.totalCents),
+      });
+    } else {
+      await addToOutbox(tx, messaging.outbox, EVENTS.orderCancelled, {
+        orderId: order.id,
+        customerId: order.customerId,
+        reason: p.reason,
+        stockWasReserved: p.stockWasReserved,
+      });
+    }
+  }
+}
+
+export const recordStockReserved = (tx: Tx, event: StockReserved) =>
+  apply(tx, event.orderId, {
+    kind: "stockReserved",
+    totalCents: Number(event.totalCents),
+    unitPrices: event.items.map((l) => ({ sku: l.sku, unitPriceCents: Number(l.unitPriceCents) })),
+  });
+
+export const rejectForStock = (tx: Tx, orderId: string, reason: string) =>
+  apply(tx, orderId, { kind: "stockRejected", reason });
+
+export const confirmPaid = (tx: Tx, event: PaymentSucceeded) =>
+  apply(tx, event.orderId, { kind: "paymentSucceeded", amountCents: Number(event.amountCents) });
+
+export const cancelUnpaid = (tx: Tx, orderId: string, reason: string) =>
+  apply(tx, orderId, { kind: "paymentFailed", reason });
 
 /**
  * The replay of inventory.stock.reserved (replay.ts): the lines' unit prices
@@ -72,89 +119,21 @@ export async function recordStockReserved(tx: Tx, event: StockReserved): Promise
  */
 export async function repriceFromStockReserved(tx: Tx, event: StockReserved): Promise<void> {
   const order = await lockOrder(tx, event.orderId);
-  for (const line of event.items) {
-    await tx
-      .update(orderItems)
-      .set({ unitPriceCents: Number(line.unitPriceCents) })
-      .where(and(eq(orderItems.orderId, order.id), eq(orderItems.sku, line.sku)));
-  }
-  await update(tx, order, { totalCents: Number(event.totalCents) });
-}
-
-export async function rejectForStock(tx: Tx, orderId: string, reason: string): Promise<void> {
-  const order = await lockOrder(tx, orderId);
-  if (order.stockResult) return;
-  const recorded = await update(tx, order, { stockResult: "rejected", cancelReason: reason });
-  await step(tx, order.id, "stock_rejected", reason);
-  await decide(tx, recorded);
-}
-
-export async function confirmPaid(tx: Tx, event: PaymentSucceeded): Promise<void> {
-  const order = await lockOrder(tx, event.orderId);
-  if (order.paymentResult) return;
-  const recorded = await update(tx, order, {
-    paymentResult: "succeeded",
-    paymentAmountCents: Number(event.amountCents),
-    paymentDetail: `charged ${money(event.amountCents)}`,
-  });
-  await decide(tx, recorded);
-}
-
-export async function cancelUnpaid(tx: Tx, orderId: string, reason: string): Promise<void> {
-  const order = await lockOrder(tx, orderId);
-  if (order.paymentResult) return;
-  const recorded = await update(tx, order, { paymentResult: "failed", paymentDetail: reason });
-  await decide(tx, recorded);
-}
-
-/**
- * The rules, applied to what is recorded. The payment step is written here,
- * once, and only after the stock step: a payment result that came first waits.
- */
-async function decide(tx: Tx, order: OrderRow): Promise<void> {
-  if (order.status !== "PENDING") return;
-  if (order.stockResult === "rejected") {
-    await cancel(tx, order, order.cancelReason ?? "stock rejected", false);
-    return;
-  }
-  if (order.stockResult !== "reserved" || !order.paymentResult) return; // waits for the other result
-  if (order.paymentResult === "succeeded") {
-    await step(tx, order.id, "payment_succeeded", order.paymentDetail ?? "");
-    await update(tx, order, { status: "CONFIRMED", waitingOn: null, waitingSince: null });
-    await step(tx, order.id, "confirmed");
-    await addToOutbox(tx, messaging.outbox, EVENTS.orderConfirmed, {
-      orderId: order.id,
-      customerId: order.customerId,
-      totalCents: BigInt(order.paymentAmountCents ?? 0),
-    });
-    return;
-  }
-  await step(tx, order.id, "payment_failed", order.paymentDetail ?? "");
-  await cancel(tx, order, `payment declined: ${order.paymentDetail ?? ""}`, true);
-}
-
-async function update(tx: Tx, order: OrderRow, changes: PgUpdateSetSource<typeof orders>): Promise<OrderRow> {
-  const [row] = await tx
+  await setUnitPrices(
+    tx,
+    order.id,
+    event.items.map((l) => ({ sku: l.sku, unitPriceCents: Number(l.unitPriceCents) })),
+  );
+  await tx
     .update(orders)
-    .set({ ...changes, updatedAt: sql`now()` })
-    .where(eq(orders.id, order.id))
-    .returning();
-  return row ?? order;
+    .set({ totalCents: Number(event.totalCents), updatedAt: sql`now()` })
+    .where(eq(orders.id, order.id));
 }
 
 export async function recordNotified(tx: Tx, orderId: string, kind: string): Promise<void> {
   const order = await lockOrder(tx, orderId);
-  await step(tx, order.id, "notified", kind);
+  await tx
+    .insert(orderTimeline)
+    .values({ orderId: order.id, step: "notified", detail: kind, at: sql`clock_timestamp()` });
   await tx.update(orders).set({ updatedAt: sql`now()` }).where(eq(orders.id, order.id));
-}
-
-async function cancel(tx: Tx, order: OrderRow, reason: string, stockWasReserved: boolean) {
-  await update(tx, order, { status: "CANCELLED", cancelReason: reason, waitingOn: null, waitingSince: null });
-  await step(tx, order.id, "cancelled", reason);
-  await addToOutbox(tx, messaging.outbox, EVENTS.orderCancelled, {
-    orderId: order.id,
-    customerId: order.customerId,
-    reason,
-    stockWasReserved,
-  });
 }
