@@ -33,7 +33,7 @@ if (e2eOnly) {
   }
 } else {
   const dirs = ["proto/test", "e2e"];
-  for (const group of ["packages", "services"]) {
+  for (const group of ["packages", "services", "tooling"]) {
     for (const d of readdirSync(join(root, group))) dirs.push(`${group}/${d}/test`);
   }
   files = dirs.flatMap((d) => testFiles(join(root, d)));
