@@ -18,7 +18,7 @@ import { type PrometheusHandle, startPrometheus } from "./support/prometheus.js"
  * alert must go pending (where it has a `for:`) and then fire. The first dead
  * letter of a consumer must fire DeadLetters: that needs every series to exist
  * from the start, at 0. Then every panel of the Grafana dashboard must return
- * data, and every metric the rules, the dashboard and the README name must be
+ * data, and every metric the rules, the dashboard and docs/operations.md name must be
  * one the services export.
  */
 const RULES = join(REPO_ROOT, "infra", "prometheus", "alerts.yml");
@@ -130,7 +130,7 @@ describe("alerts", () => {
     }
   });
 
-  it("when the rules, the dashboard and the README name a metric, then the services export it", async () => {
+  it("when the rules, the dashboard and docs/operations.md name a metric, then the services export it", async () => {
     const exported = new Set<string>();
     for (const name of SERVICE_NAMES) {
       const port = system.service(name).env[name === "gateway" ? "PORT" : "HTTP_PORT"];
@@ -145,7 +145,7 @@ describe("alerts", () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
       panels: { title: string; targets?: { expr: string }[] }[];
     };
-    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const readme = readFileSync(join(REPO_ROOT, "docs", "operations.md"), "utf8");
     const metricsTable = readme.slice(
       readme.indexOf("| metric "),
       readme.indexOf("- **The caller sees where its order is**"),
@@ -156,7 +156,10 @@ describe("alerts", () => {
         `panel "${p.title}"`,
         (p.targets ?? []).flatMap((t) => named(t.expr)),
       ]),
-      ["README metrics table", [...metricsTable.matchAll(/`([a-z_]+)(?:\{[^`]*\})?`/g)].map((m) => m[1] as string)],
+      [
+        "the metrics table of docs/operations.md",
+        [...metricsTable.matchAll(/`([a-z_]+)(?:\{[^`]*\})?`/g)].map((m) => m[1] as string),
+      ],
     ];
     for (const [where, names] of sources) {
       assert.ok(names.length > 0, `${where} names no metric`);

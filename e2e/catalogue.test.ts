@@ -13,6 +13,8 @@ import { parse as parseYaml } from "yaml";
  * system's shape and cannot be derived from it. Each mismatch names the file
  * and the line (or the entry) to fix.
  */
+/** Where the services table, the streams and the pattern table live. */
+const ARCHITECTURE = "docs/architecture.md";
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
 
@@ -24,7 +26,7 @@ export function catalogueMismatches(): string[] {
   const users = read("infra/nats/users.conf");
   const roles = read("infra/postgres/roles.sql");
   const prometheus = read("infra/prometheus/prometheus.yml");
-  const readme = read("README.md");
+  const readme = read(ARCHITECTURE); // the services table
   const subscriptions = (name: string) => {
     try {
       return read(`services/${name}/src/subscriptions.ts`);
@@ -67,13 +69,13 @@ export function catalogueMismatches(): string[] {
       );
     }
     const row = readme.split("\n").find((l) => l.startsWith(`| ${s.name} `));
-    if (!row) problems.push(`README.md: no row for ${s.name} in the services table`);
+    if (!row) problems.push(`docs/architecture.md: no row for ${s.name} in the services table`);
     else {
       if (!row.includes(String(s.httpPort)))
-        problems.push(`README.md:${lineOf(readme, row)}: ${s.name}'s port ${s.httpPort}`);
+        problems.push(`docs/architecture.md:${lineOf(readme, row)}: ${s.name}'s port ${s.httpPort}`);
       for (const c of s.consumes) {
         if (!row.includes(c.subject))
-          problems.push(`README.md:${lineOf(readme, row)}: ${s.name} consumes ${c.subject}`);
+          problems.push(`docs/architecture.md:${lineOf(readme, row)}: ${s.name} consumes ${c.subject}`);
       }
     }
     const code = subscriptions(s.name);
@@ -83,7 +85,7 @@ export function catalogueMismatches(): string[] {
       }
     }
   }
-  // The console: its compose service, its NATS user, its row in the README.
+  // The console: its compose service, its NATS user, its row in the services table.
   const consoleEnv = compose.services[CONSOLE.name]?.environment;
   if (!consoleEnv) problems.push(`docker-compose.yml: no service ${CONSOLE.name}`);
   else {
@@ -103,7 +105,7 @@ export function catalogueMismatches(): string[] {
   }
   const consoleRow = readme.split("\n").find((l) => l.startsWith(`| ${CONSOLE.name} `));
   if (!consoleRow?.includes(String(CONSOLE.httpPort))) {
-    problems.push(`README.md: no row for ${CONSOLE.name} (port ${CONSOLE.httpPort}) in the services table`);
+    problems.push(`docs/architecture.md: no row for ${CONSOLE.name} (port ${CONSOLE.httpPort}) in the services table`);
   }
   // Streams: one per publishing domain (proto/src/subjects.ts), each consumed subject in one of them.
   const domains = SYSTEM.flatMap((s) => ("publishes" in s ? [s.publishes as string] : []));
@@ -126,22 +128,24 @@ export function catalogueMismatches(): string[] {
 }
 
 /**
- * The README's prose and tables that name code: the streams and headers of
+ * The architecture page's prose and tables that name code: the streams and headers of
  * "Streams, subjects, consumers" against contracts, and every file of the
  * "Where each pattern lives" table (a bare name is in the folder of the path before it).
  */
-export function readmeCodeMismatches(readme = read("README.md")): string[] {
+export function readmeCodeMismatches(readme = read(ARCHITECTURE)): string[] {
   const problems: string[] = [];
   const start = readme.indexOf("### Streams, subjects, consumers");
   const streams = readme.slice(start, readme.indexOf("\n## ", start));
   for (const [name, subjects] of Object.entries(STREAMS)) {
     if (!streams.includes(`\`${name}\``) || !streams.includes(`\`${subjects}\``)) {
-      problems.push(`README.md:${lineOf(readme, "Streams (file storage")}: stream ${name} (${subjects}) is not listed`);
+      problems.push(
+        `docs/architecture.md:${lineOf(readme, "Streams (file storage")}: stream ${name} (${subjects}) is not listed`,
+      );
     }
   }
   for (const header of Object.values(HEADERS)) {
     if (!streams.includes(`\`${header}\``)) {
-      problems.push(`README.md:${lineOf(readme, "Headers:")}: header ${header} is not listed`);
+      problems.push(`docs/architecture.md:${lineOf(readme, "Headers:")}: header ${header} is not listed`);
     }
   }
   const table = readme.slice(readme.indexOf("| pattern | file |"), readme.indexOf("\nLayout:"));
@@ -151,7 +155,8 @@ export function readmeCodeMismatches(readme = read("README.md")): string[] {
       if (!path) continue;
       const full = path.includes("/") ? path : `${folder}${path}`;
       folder = full.endsWith("/") ? full : full.slice(0, full.lastIndexOf("/") + 1);
-      if (!existsSync(join(REPO_ROOT, full))) problems.push(`README.md:${lineOf(readme, row)}: no file ${full}`);
+      if (!existsSync(join(REPO_ROOT, full)))
+        problems.push(`docs/architecture.md:${lineOf(readme, row)}: no file ${full}`);
     }
   }
   return problems;
@@ -162,17 +167,17 @@ describe("catalogue", () => {
     assert.deepEqual(catalogueMismatches(), []);
   });
 
-  it("when the README's streams, headers and pattern table are read, then each names what the code has", () => {
+  it("when the architecture page's streams, headers and pattern table are read, then each names what the code has", () => {
     assert.deepEqual(readmeCodeMismatches(), []);
     // And it can fail: a renamed file, a dropped header.
-    const broken = read("README.md")
+    const broken = read(ARCHITECTURE)
       .replace("`packages/messaging/src/batch-delivery.ts`", "`packages/messaging/src/batch-deliveries.ts`")
       .replace("`X-Causation-ID`", "`X-Cause`");
     assert.deepEqual(
       readmeCodeMismatches(broken).map((p) => p.replace(/:\d+:/, ":N:")),
       [
-        "README.md:N: header X-Causation-ID is not listed",
-        "README.md:N: no file packages/messaging/src/batch-deliveries.ts",
+        "docs/architecture.md:N: header X-Causation-ID is not listed",
+        "docs/architecture.md:N: no file packages/messaging/src/batch-deliveries.ts",
       ],
     );
   });

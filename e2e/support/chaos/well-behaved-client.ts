@@ -1,5 +1,5 @@
 /**
- * The clients of a chaos run: well-behaved, as the README asks of a client.
+ * The clients of a chaos run: well-behaved, as docs/api.md asks of a client.
  * Each logical order has its own Idempotency-Key and customer id, and is
  * POSTed until it gets an answer: a network error, a 5xx or a 429 means
  * "retry the same request with the same key", after a growing, jittered delay.

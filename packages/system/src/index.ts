@@ -4,7 +4,7 @@
  * `pnpm start`, the credentials and the fault switches' service names are
  * derived from it; what cannot be derived (docker-compose.yml,
  * infra/nats/users.conf, infra/postgres/roles.sql, infra/prometheus/prometheus.yml,
- * the README's services table) is checked against it by
+ * the services table of docs/architecture.md) is checked against it by
  * packages/system/test/catalogue.test.ts, which names the file and the line
  * that disagree.
  */
@@ -77,7 +77,7 @@ export const SYSTEM = [
 /**
  * The operator console (services/console): not a part of the order flow, so
  * not in SYSTEM (the harness, chaos and the alerts run SYSTEM), but in the
- * catalogue all the same: its own NATS user, its port, compose and the README
+ * catalogue all the same: its own NATS user, its port, compose and the services table
  * check against this entry. It owns no schema: it reads orders through the
  * order service, consumers through NATS, the outboxes through each service's
  * /metrics.

@@ -4,19 +4,19 @@ import { describe, it } from "node:test";
 import { authSettings, FAULT_SWITCHES, messagingSettings, serviceSettings } from "../src/index.js";
 
 /**
- * The README's tables that list code, checked against the code: a switch or a
+ * The configuration page's tables that list code (docs/configuration.md), checked against the code: a switch or a
  * setting added without its line (or a line left for one removed) fails here,
  * naming it.
  */
-const README = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+const README = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
 const section = (heading: string) => {
   const start = README.indexOf(heading);
-  assert.ok(start >= 0, `README has "${heading}"`);
+  assert.ok(start >= 0, `docs/configuration.md has "${heading}"`);
   const end = README.indexOf("\n## ", start + heading.length);
   return README.slice(start, end < 0 ? undefined : end);
 };
 
-describe("README tables", () => {
+describe("configuration page tables (docs/configuration.md)", () => {
   it("when the fault-switch table is read, then it lists exactly the switches of fault-switches.ts, each with its service and scenario", () => {
     const table = section("## Fault switches and unsafe toggles");
     const rows = [...table.matchAll(/^\| `([A-Z_]+)` \| (\w+) \| [^|]+ \| ([^|]+) \|$/gm)].map((m) => ({
@@ -39,6 +39,6 @@ describe("README tables", () => {
       ...Object.values(serviceSettings(0)),
       ...Object.values(authSettings),
     ].map((s) => s.env);
-    for (const env of envs) assert.ok(config.includes(`\`${env}\``), `README's configuration names ${env}`);
+    for (const env of envs) assert.ok(config.includes(`\`${env}\``), `docs/configuration.md names ${env}`);
   });
 });
