@@ -1,6 +1,7 @@
 /** buildApp: the gateway's HTTP API, wired but not listening (main.ts listens; tests use inject). */
 
 import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
 import type { Verifier } from "@orderflow/auth";
 import { CORRELATION_METADATA_KEY } from "@orderflow/contracts";
 import { acceptCorrelationId, type Logger, withCorrelation } from "@orderflow/logging";
@@ -66,6 +67,24 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     done();
   });
 
+  // The HTTP API's reference, generated from the routes' own schemas (OpenAPI 3.1): GET /openapi.json.
+  app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "orderflow gateway",
+        version: "1.0.0",
+        description:
+          "The public HTTP API of orderflow. Every /api/v1 call needs a bearer token (RFC 6750); the customer is the token's subject. Errors are application/problem+json (RFC 9457). The gRPC API's reference is proto/orderflow/order/v1/order_service.proto.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      },
+    },
+    hideUntagged: false,
+  });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
@@ -76,12 +95,22 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     }),
   );
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_req, reply) => {
-    const { ready, body } = await readiness(deps.readinessChecks ?? {});
-    return reply.code(ready ? 200 : 503).send(body);
+  // In a plugin of their own, so that they load after @fastify/swagger and appear in /openapi.json.
+  app.register(async (root) => {
+    const ops = (summary: string) => ({ schema: { summary, tags: ["operations"], security: [] } });
+    root.get("/healthz", ops("Liveness: the process answers"), async () => ({ status: "ok" }));
+    root.get(
+      "/readyz",
+      ops("Readiness: the order service reachable, NATS connected (503 otherwise)"),
+      async (_req, reply) => {
+        const { ready, body } = await readiness(deps.readinessChecks ?? {});
+        return reply.code(ready ? 200 : 503).send(body);
+      },
+    );
+    root.get("/metrics", ops("Prometheus metrics"), async (_req, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
   });
-  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   // The API: a bearer token first (authenticate.ts), then a rate limit per
   // caller (429 problem+json with Retry-After); health, readiness and metrics
   // stay outside both.

@@ -11,6 +11,7 @@ import { createVerifier, type Verifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
 import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
+import { validate } from "@readme/openapi-parser";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { Registry } from "prom-client";
@@ -121,6 +122,32 @@ describe("order API (gateway -> gRPC -> order service -> Postgres)", () => {
       release();
       await edge.close();
     }
+  });
+
+  it("when /openapi.json is asked for, then an OpenAPI 3.1 document of every route, valid to a maintained parser, served without a token", async () => {
+    const res = await gateway.inject({ method: "GET", url: "/openapi.json" });
+    assert.equal(res.statusCode, 200);
+    const doc = res.json();
+    assert.equal(doc.openapi, "3.1.0");
+    const result = await validate(structuredClone(doc));
+    assert.equal(result.valid, true, JSON.stringify(result));
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      "/api/v1/inventory",
+      "/api/v1/inventory/{sku}",
+      "/api/v1/orders",
+      "/api/v1/orders/{orderId}",
+      "/healthz",
+      "/metrics",
+      "/readyz",
+    ]);
+    assert.deepEqual(doc.paths["/api/v1/orders"].post.security, [{ bearer: [] }]);
+    assert.deepEqual(doc.paths["/healthz"].get.security, []);
+    assert.equal(doc.components.securitySchemes.bearer.scheme, "bearer");
+    const body = doc.paths["/api/v1/orders"].post.requestBody.content["application/json"].schema;
+    assert.deepEqual(body.required, ["items"], "the request body's schema is the route's own");
+    // The parser can fail: the same document without its info is not valid.
+    const { info: _info, ...broken } = structuredClone(doc);
+    assert.equal((await validate(broken)).valid, false);
   });
 
   it("when an order is posted with a key, then 201 with the order and its Location", async () => {

@@ -4,7 +4,12 @@ import type { FastifyInstance } from "fastify";
 import type { InventoryClient } from "../inventory-client.js";
 import { sendProblem } from "../problem.js";
 
+const secured = { tags: ["inventory"], security: [{ bearer: [] }] } as const;
+
 const skuSchema = {
+  ...secured,
+  summary: "A SKU's available and reserved stock (asked of the inventory service over NATS request-reply)",
+  description: "404 for an unknown SKU; 504 when the inventory service does not answer in time, 503 when none listens.",
   params: {
     type: "object",
     required: ["sku"],
@@ -25,5 +30,7 @@ export function inventoryRoutes(app: FastifyInstance, inventory: InventoryClient
     }
     return stock;
   });
-  app.get("/api/v1/inventory", async () => ({ items: await inventory.listStock() }));
+  app.get("/api/v1/inventory", { schema: { ...secured, summary: "The catalogue with its stock" } }, async () => ({
+    items: await inventory.listStock(),
+  }));
 }

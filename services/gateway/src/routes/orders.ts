@@ -18,7 +18,13 @@ import { sendProblem } from "../problem.js";
 
 const L = ORDER_LIMITS;
 
+const secured = { tags: ["orders"], security: [{ bearer: [] }] } as const;
+
 const placeOrderSchema = {
+  ...secured,
+  summary: "Place an order for the caller (the token's subject)",
+  description:
+    "201 with the order and Location; the same Idempotency-Key and body again from the same caller: 201 with the same order and Idempotent-Replayed: true; the same key with another body: 422. 400 for bad input (errors[] names each field), 401/400 for missing or bad credentials, 403 when customerId is not the caller's, 503 (Retry-After) when the system is behind or the order service is away, 504 when it did not answer in time: retry with the same key.",
   headers: {
     type: "object",
     required: ["idempotency-key"],
@@ -49,6 +55,10 @@ const placeOrderSchema = {
 } as const;
 
 const listSchema = {
+  ...secured,
+  summary: "List the caller's orders, newest first",
+  description:
+    "customerId names another customer's orders: operators only (403 otherwise). limit: 1 to 500 (default 50).",
   querystring: {
     type: "object",
     additionalProperties: false,
@@ -121,7 +131,13 @@ export function orderRoutes(app: FastifyInstance, orders: OrderClient, options: 
     },
   );
 
-  app.get<{ Params: { orderId: string } }>("/api/v1/orders/:orderId", async (request) =>
+  const getSchema = {
+    ...secured,
+    summary: "One order, with its timeline and, while pending, what it waits on",
+    description: "404 for an unknown id and, with the same body, for another customer's order (operators read any).",
+    params: { type: "object", properties: { orderId: { type: "string" } }, required: ["orderId"] },
+  } as const;
+  app.get<{ Params: { orderId: string } }>("/api/v1/orders/:orderId", { schema: getSchema }, async (request) =>
     orderJson(await orders.getOrder({ orderId: request.params.orderId }, callerOf(request).bearer)),
   );
 
