@@ -21,9 +21,9 @@ module.exports = {
     },
     {
       name: "packages-below-the-lab",
-      comment: "a package never imports the lab (scripts/, e2e/, tooling/)",
+      comment: "a package's code never imports the lab (scripts/, e2e/, tooling/); its tests may use the harness",
       severity: "error",
-      from: { path: "^packages/" },
+      from: { path: "^packages/[^/]+/src/" },
       to: { path: "^(scripts|e2e|tooling)/" },
     },
     {
@@ -31,7 +31,7 @@ module.exports = {
       comment: "a service's code never imports the lab or the test harness",
       severity: "error",
       from: { path: "^services/[^/]+/src/" },
-      to: { path: "^(scripts|e2e|tooling)/|^packages/testing/" },
+      to: { path: "^(scripts|e2e|tooling)/" },
     },
     {
       name: "contracts-import-nothing-of-ours",
@@ -39,6 +39,13 @@ module.exports = {
       severity: "error",
       from: { path: "^proto/src/" },
       to: { path: "^(packages|services|scripts|e2e|tooling)/" },
+    },
+    {
+      name: "scripts-by-package-name",
+      comment: "scripts/ imports a workspace package by its name, never by a relative path into its sources",
+      severity: "error",
+      from: { path: "^scripts/" },
+      to: { path: "^(packages|services|tooling|proto)/", dependencyTypes: ["local"] },
     },
     {
       name: "no-circular",

@@ -41,8 +41,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { createVerifier } from "../packages/auth/src/index.js";
+import { createVerifier } from "@orderflow/auth";
 import {
   createTestDatabase,
   freePort,
@@ -50,7 +49,8 @@ import {
   SERVICE_NAMES,
   type ServiceName,
   startSystem,
-} from "../packages/testing/src/index.js";
+} from "@orderflow/testing";
+import pg from "pg";
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
  * NATS_USER and NATS_PASSWORD from the environment, no waiting for a server
  * that is not there. undefined (after printing why) when it cannot connect.
  */
-import { connectNats } from "../packages/process/src/index.js";
+import { connectNats } from "@orderflow/process";
 
 export function connectAsOperator(command: string) {
   const url = process.env.NATS_URL || "nats://127.0.0.1:4222";

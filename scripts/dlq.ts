@@ -10,7 +10,7 @@
  * so consumers that had already processed them ack them with no effect.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { listDeadLetters, redriveDeadLetter } from "../packages/messaging/src/index.js";
+import { listDeadLetters, redriveDeadLetter } from "@orderflow/messaging";
 import { connectAsOperator } from "./connect-as-operator.js";
 
 const usage = "usage: dlq list [--json] | dlq redrive <seq> | dlq redrive --all";

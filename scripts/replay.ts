@@ -13,7 +13,7 @@
  * `operator` user under `pnpm start`). Exit: 0 done, 1 refused or failed, 2 usage.
  */
 import { parseArgs } from "node:util";
-import { type ReplayRequest, type ReplaySummary, replaySubject } from "../packages/messaging/src/index.js";
+import { type ReplayRequest, type ReplaySummary, replaySubject } from "@orderflow/messaging";
 import { connectAsOperator } from "./connect-as-operator.js";
 
 const usage =

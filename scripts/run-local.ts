@@ -30,9 +30,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import pg from "pg";
-import { createIssuer, keysFromFile, serveIssuer } from "../packages/auth/src/index.js";
-import { CONSOLE, SERVICE_NAMES, type ServiceName, SYSTEM, service } from "../packages/system/src/index.js";
+import { createIssuer, keysFromFile, serveIssuer } from "@orderflow/auth";
+import { CONSOLE, SERVICE_NAMES, type ServiceName, SYSTEM, service } from "@orderflow/system";
 import {
   applyRoles,
   createServiceProcess,
@@ -44,7 +43,8 @@ import {
   type ServiceProcess,
   urlAsRole,
   waitFor,
-} from "../packages/testing/src/index.js";
+} from "@orderflow/testing";
+import pg from "pg";
 
 const offset = Number(process.env.PORT_OFFSET ?? 0);
 if (!Number.isInteger(offset) || offset < 0 || 50051 + offset > 65535) {

@@ -46,7 +46,7 @@ describe("layering rules (dependency-cruiser)", () => {
       "proto/src/index.ts": 'import { p } from "../../packages/p/src/index.js";\nexport const c = p;\n',
       "packages/q/src/one.ts": 'import { two } from "./two.js";\nexport const one = () => two;\n',
       "packages/q/src/two.ts": 'import { one } from "./one.js";\nexport const two = () => one;\n',
-      "scripts/lab.ts": "export const lab = 1;\n",
+      "scripts/lab.ts": 'import { c } from "../proto/src/index.js";\nexport const lab = c;\n',
       "e2e/lab.ts": "export const lab = 2;\n",
     });
     try {
@@ -62,6 +62,7 @@ describe("layering rules (dependency-cruiser)", () => {
         "no-service-to-service",
         "packages-below-services",
         "packages-below-the-lab",
+        "scripts-by-package-name",
         "services-below-the-lab",
       ]);
     } finally {
