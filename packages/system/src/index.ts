@@ -5,7 +5,7 @@
  * derived from it; what cannot be derived (docker-compose.yml,
  * infra/nats/users.conf, infra/postgres/roles.sql, infra/prometheus/prometheus.yml,
  * the services table of docs/architecture.md) is checked against it by
- * packages/system/test/catalogue.test.ts, which names the file and the line
+ * tooling/checks/test/catalogue.test.ts, which names the file and the line
  * that disagree.
  */
 
