@@ -7,9 +7,12 @@
  *
  * Connects to NATS_URL (default nats://127.0.0.1:4222), with NATS_USER and
  * NATS_PASSWORD when set. Redriven messages keep their event id (X-Event-Id),
- * so consumers that had already processed them ack them with no effect.
+ * so consumers that had already processed them ack them with no effect, as
+ * long as they still remember it: a dead letter older than the inbox's
+ * retention (INBOX_RETENTION_HOURS, default 192) is refused (docs/adr/0014).
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { messagingSettings, readSettings } from "@orderflow/config";
 import { listDeadLetters, redriveDeadLetter } from "@orderflow/messaging";
 import { connectAsOperator } from "./connect-as-operator.js";
 
@@ -25,6 +28,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`redrive needs a sequence number or --all\n${usage}`);
     return 2;
   }
+  const { inboxRetentionHours } = readSettings({ inboxRetentionHours: messagingSettings.inboxRetentionHours });
   const nc = await connectAsOperator("dlq");
   if (!nc) return 1;
   try {
@@ -47,7 +51,7 @@ async function main(args: string[]): Promise<number> {
     const js = jetstream(nc);
     const seqs = arg === "--all" ? (await listDeadLetters(jsm)).map((l) => l.seq) : [Number(arg)];
     for (const seq of seqs) {
-      const letter = await redriveDeadLetter(js, jsm, seq);
+      const letter = await redriveDeadLetter(js, jsm, seq, { inboxRetentionMs: inboxRetentionHours * 3_600_000 });
       console.log(`redriven #${seq} -> ${letter.originalSubject} (event ${letter.eventId})`);
     }
     if (seqs.length === 0) console.log("no dead letters");

@@ -28,7 +28,13 @@ export async function asOperator<T>(
 }
 
 /** Runs one of the documented commands (scripts/<name>.ts) as a separate process, as the operator. */
-export function runCommand(script: "dlq" | "replay", natsUrl: string, args: string[], timeoutMs = 30_000) {
+export function runCommand(
+  script: "dlq" | "replay",
+  natsUrl: string,
+  args: string[],
+  timeoutMs = 30_000,
+  extraEnv: Record<string, string> = {},
+) {
   const result = spawnSync(
     process.execPath,
     ["--conditions=development", "--import", "tsx", `scripts/${script}.ts`, ...args],
@@ -39,6 +45,7 @@ export function runCommand(script: "dlq" | "replay", natsUrl: string, args: stri
         NATS_URL: natsUrl,
         NATS_USER: NATS_USERS.operator.user,
         NATS_PASSWORD: NATS_USERS.operator.password,
+        ...extraEnv,
       },
       encoding: "utf8",
       timeout: timeoutMs,

@@ -52,6 +52,13 @@ export const parse = {
       if (n < min || n > max) throw new Error(`expected a number from ${min} to ${max}`);
       return n;
     },
+  /** A number with a fraction allowed (e.g. hours: 0.01 is 36 s). */
+  decimal: (min: number, max: number) => (raw: string) => {
+    if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new Error("expected a number, e.g. 24 or 0.5");
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected a number from ${min} to ${max}`);
+    return n;
+  },
   boolean: (raw: string) => {
     const v = raw.trim().toLowerCase();
     if (["1", "true", "yes", "on"].includes(v)) return true;
@@ -241,9 +248,41 @@ export const messagingSettings = {
   },
   streamMaxAgeHours: {
     env: "STREAM_MAX_AGE_HOURS",
-    description: "how long the domain streams keep events: the window `pnpm replay` can reach",
+    description: "how long the domain streams keep events: the window `pnpm replay` can reach (fractions allowed)",
     default: 168,
-    parse: parse.integer(1, 24 * 365),
+    parse: parse.decimal(0.001, 24 * 365),
+  },
+  inboxRetentionHours: {
+    env: "INBOX_RETENTION_HOURS",
+    description:
+      "how long a consumer remembers a processed message (the inbox, replay records included); must be longer than STREAM_MAX_AGE_HOURS",
+    default: 192,
+    parse: parse.decimal(0.001, 24 * 3650),
+  },
+  consumerFailureRetentionHours: {
+    env: "CONSUMER_FAILURE_RETENTION_HOURS",
+    description:
+      "how long a message's failure count is kept; must be longer than it can be redelivered (CONSUMER_MAX_DELIVER x (CONSUMER_ACK_WAIT_MS + 30 s))",
+    default: 24,
+    parse: parse.decimal(0.001, 24 * 3650),
+  },
+  outboxRetentionHours: {
+    env: "OUTBOX_RETENTION_HOURS",
+    description: "how long a published outbox row is kept (JetStream holds the event once published)",
+    default: 24,
+    parse: parse.decimal(0.001, 24 * 3650),
+  },
+  retentionIntervalMs: {
+    env: "RETENTION_INTERVAL_MS",
+    description: "how often the rows past their retention are pruned",
+    default: 60_000,
+    parse: parse.integer(100, 86_400_000),
+  },
+  retentionBatchSize: {
+    env: "RETENTION_BATCH_SIZE",
+    description: "rows one pruning statement deletes at most (a short lock each)",
+    default: 1000,
+    parse: parse.integer(1, 100_000),
   },
   streamReplicas: {
     env: "STREAM_REPLICAS",
@@ -274,4 +313,33 @@ export function serviceSettings(httpPort: number) {
       parse: parse.integer(0, 65535),
     },
   } satisfies SettingsShape;
+}
+
+/** The longest nak delay between two deliveries of a message (messaging's defaultRetryDelayMs cap). */
+export const MAX_REDELIVERY_BACKOFF_MS = 30_000;
+
+/**
+ * Refuses retention windows under which a duplicate could slip through
+ * (docs/adr/0014-retention.md): the inbox must remember a message for longer
+ * than its stream keeps it, and a failure count for longer than the message
+ * can be redelivered.
+ */
+export function checkRetentionWindows(c: {
+  inboxRetentionHours: number;
+  streamMaxAgeHours: number;
+  consumerFailureRetentionHours: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+}): void {
+  if (c.inboxRetentionHours <= c.streamMaxAgeHours) {
+    throw new ConfigError(
+      `invalid configuration:\n  INBOX_RETENTION_HOURS=${c.inboxRetentionHours} must be longer than STREAM_MAX_AGE_HOURS=${c.streamMaxAgeHours}: a consumer that re-reads its stream (recreated, or reset) would process again every event whose inbox record is gone`,
+    );
+  }
+  const redeliveryHours = (c.maxDeliver * (c.ackWaitMs + MAX_REDELIVERY_BACKOFF_MS)) / 3_600_000;
+  if (c.consumerFailureRetentionHours <= redeliveryHours) {
+    throw new ConfigError(
+      `invalid configuration:\n  CONSUMER_FAILURE_RETENTION_HOURS=${c.consumerFailureRetentionHours} must be longer than a message can be redelivered (CONSUMER_MAX_DELIVER x (CONSUMER_ACK_WAIT_MS + 30 s) = ${redeliveryHours.toFixed(3)} h): a failure count pruned too early would let a poison message retry forever`,
+    );
+  }
 }

@@ -1,5 +1,6 @@
 export * from "./connection-errors.js";
 export * from "./create-pool.js";
 export * from "./migrate-schema.js";
+export * from "./new-id.js";
 export * from "./transaction.js";
 export * from "./wait-for-database.js";

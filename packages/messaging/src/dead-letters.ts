@@ -108,11 +108,35 @@ async function eachDeadLetter(jsm: JetStreamManager, take: (m: StoredMsg) => voi
   }
 }
 
-/** Publishes one dead letter back to its original subject and removes it from DEAD_LETTERS. */
-export async function redriveDeadLetter(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<DeadLetter> {
+/**
+ * A dead letter older than the inbox's retention window: its consumer may no
+ * longer remember having processed the event by another way (a replay, a
+ * later duplicate), so a redrive could process it twice (docs/adr/0014).
+ */
+export class DeadLetterTooOldError extends Error {
+  override name = "DeadLetterTooOldError";
+}
+
+/**
+ * Publishes one dead letter back to its original subject and removes it from
+ * DEAD_LETTERS. `inboxRetentionMs` (INBOX_RETENTION_HOURS): a dead letter
+ * older than that is refused, not redriven.
+ */
+export async function redriveDeadLetter(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  seq: number,
+  options: { inboxRetentionMs?: number } = {},
+): Promise<DeadLetter> {
   const m = await jsm.streams.getMessage(DEAD_LETTERS, { seq });
   if (!m) throw new Error(`no dead letter with sequence ${seq}`);
   const letter = describe(m);
+  const ageMs = Date.now() - letter.time.getTime();
+  if (options.inboxRetentionMs !== undefined && ageMs >= options.inboxRetentionMs) {
+    throw new DeadLetterTooOldError(
+      `dead letter #${seq} was dead-lettered ${(ageMs / 3_600_000).toFixed(2)} h ago, past the inbox's retention (INBOX_RETENTION_HOURS=${options.inboxRetentionMs / 3_600_000}): ${letter.consumer} may no longer remember whether it processed this event, so a redrive could process it twice; not redriven (replay the order's events with pnpm replay, whose replay id makes a second run harmless)`,
+    );
+  }
   if (!letter.originalSubject) throw new Error(`dead letter ${seq} has no ${DEAD_LETTER_HEADERS.originalSubject}`);
   const h = copyHeaders(m.header, DL_ONLY);
   h.set(HEADERS.eventId, letter.eventId);

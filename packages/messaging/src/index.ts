@@ -11,6 +11,7 @@ export * from "./outbox-publish.js";
 export * from "./outbox-relay.js";
 export * from "./provision.js";
 export * from "./replay.js";
+export * from "./retention.js";
 export * from "./run-consumer.js";
 export * from "./start-event-processing.js";
 export * from "./trace-propagation.js";

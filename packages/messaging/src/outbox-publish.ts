@@ -136,12 +136,3 @@ export async function publishOutboxBatch(options: PublishBatchOptions): Promise<
     client.release();
   }
 }
-
-/** Deletes published rows older than `retentionMs`; returns how many. */
-export async function pruneOutbox(pool: pg.Pool, schema: string, retentionMs: number): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM "${schema}".outbox WHERE published_at < now() - make_interval(secs => $1::double precision)`,
-    [retentionMs / 1000],
-  );
-  return rowCount ?? 0;
-}

@@ -14,15 +14,15 @@
  *   and its publish. A notification sent while the listener was disconnected
  *   is lost, a row never is. A wake-up that arrives during a batch is kept.
  * - Claims batch after batch while they come back full, then sleeps.
- * - Rides out broker and database outages with a capped backoff; prunes
- *   published rows after a retention period.
+ * - Rides out broker and database outages with a capped backoff. (Published
+ *   rows are pruned by retention.ts, under OUTBOX_RETENTION_HOURS.)
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
 import { outboxChannel, registerLocalRelay, type WrittenRow } from "./outbox.js";
-import { markPublished, pruneOutbox, publishFromMemory, publishOutboxBatch } from "./outbox-publish.js";
+import { markPublished, publishFromMemory, publishOutboxBatch } from "./outbox-publish.js";
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -34,8 +34,6 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** The polling fallback. */
   pollIntervalMs?: number;
-  /** Published rows older than this are deleted. */
-  retentionMs?: number;
   publishTimeoutMs?: number;
   onPublished?: (count: number) => void;
 }
@@ -53,12 +51,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, js, schema, logger } = options;
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
-  const retentionMs = options.retentionMs ?? 24 * 60 * 60 * 1000;
   const log = logger.child({ component: "outbox-relay", schema });
 
   let stopped = false;
   let listener: pg.PoolClient | undefined;
-  let lastPrune = 0;
 
   // Rows committed in this process, waiting to be published from memory; those being published
   // or published and not yet marked (a poll must not claim them).
@@ -138,13 +134,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  async function prune() {
-    if (Date.now() - lastPrune < 60_000) return;
-    lastPrune = Date.now();
-    const pruned = await pruneOutbox(pool, schema, retentionMs);
-    if (pruned) log.debug({ pruned }, "pruned published outbox rows");
-  }
-
   // The LISTEN connection is never returned to the pool: it would carry our
   // LISTEN and handlers to whoever borrows it next. It is destroyed instead.
   let dropListener: (() => void) | undefined;
@@ -205,7 +194,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             pollDue = true;
             continue;
           }
-          await prune();
         }
       } catch (err) {
         failures++;

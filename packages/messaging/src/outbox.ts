@@ -9,10 +9,9 @@
  * afterwards, with `Nats-Msg-Id` = the row id so JetStream drops a re-publish.
  */
 
-import { randomUUID } from "node:crypto";
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import type { EVENTS } from "@orderflow/contracts";
-import { afterCommit, type Tx } from "@orderflow/db";
+import { afterCommit, newId, type Tx } from "@orderflow/db";
 import { currentCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
 import type { PgSchema } from "drizzle-orm/pg-core";
@@ -107,7 +106,7 @@ export async function addToOutbox<E extends EventDef>(
   payload: MessageInitShape<E["schema"]>,
   extraHeaders: Partial<OutboxHeaders> = {},
 ): Promise<string> {
-  const id = randomUUID();
+  const id = newId();
   const context = currentCorrelation();
   const schema = event.schema as DescMessage;
   const headers: OutboxHeaders = {

@@ -47,15 +47,17 @@ export async function provisionStreams(
   { maxAgeMs = DEFAULT_STREAM_MAX_AGE_MS, replicas = 1 }: { maxAgeMs?: number; replicas?: number } = {},
 ): Promise<void> {
   for (const [name, subject] of Object.entries(STREAMS)) {
+    const maxAge = name === "DEAD_LETTERS" ? 30 * DAY_MS : maxAgeMs;
     const config = {
       name,
       subjects: [subject],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: replicas,
-      // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates.
-      duplicate_window: nanos(2 * 60 * 1000),
-      max_age: nanos(name === "DEAD_LETTERS" ? 30 * DAY_MS : maxAgeMs),
+      // Publishes with a Nats-Msg-Id seen within this window are dropped as duplicates (two
+      // minutes; JetStream refuses a window longer than the stream's max age).
+      duplicate_window: nanos(Math.min(2 * 60 * 1000, maxAge)),
+      max_age: nanos(maxAge),
     };
     try {
       await jsm.streams.info(name);

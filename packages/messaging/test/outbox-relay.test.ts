@@ -6,7 +6,16 @@ import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { transaction } from "@orderflow/db";
 import { withCorrelation } from "@orderflow/logging";
 import { waitFor } from "@orderflow/testing";
-import { addToOutbox, pruneOutbox, publishOutboxBatch, registerLocalRelay, startOutboxRelay } from "../src/index.js";
+import {
+  addToOutbox,
+  messagingRetention,
+  pruneBatch,
+  publishOutboxBatch,
+  type RetainedTable,
+  registerLocalRelay,
+  startOutboxRelay,
+  startRetention,
+} from "../src/index.js";
 import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 
 async function enqueue(f: MessagingFixture, n: number, prefix = "o") {
@@ -209,28 +218,30 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     }
   });
 
-  it("when published rows are older than the retention, then the relay prunes them and keeps the rest", async () => {
+  it("when published rows are older than the retention, then retention prunes them in batches and keeps the rest", async () => {
     const ids = await enqueue(f, 3, "prune");
     await f.pool.query(
       "UPDATE msgtest.outbox SET published_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])",
       [ids.slice(0, 2)],
     );
-    const relay = startOutboxRelay({
+    const retention = startRetention({
       pool: f.pool,
-      js: f.js,
-      schema: "msgtest",
       logger: f.logger,
-      retentionMs: 60 * 60 * 1000,
+      tables: messagingRetention("msgtest", { inboxMs: 3_600_000, consumerFailuresMs: 3_600_000, outboxMs: 3_600_000 }),
+      intervalMs: 60_000,
+      batchSize: 1,
     });
     try {
-      await waitFor(
-        "the old rows to be pruned",
-        async () => (await f.count("SELECT count(*) AS n FROM msgtest.outbox")) === 1,
+      const counts = await retention.runOnce();
+      assert.equal(counts["msgtest.outbox"], 2, "two batches of one");
+      const { rows } = await f.pool.query("SELECT id FROM msgtest.outbox");
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [ids[2]],
+        "the unpublished row stays, whatever its age",
       );
-      const { rows } = await f.pool.query("SELECT id, published_at FROM msgtest.outbox");
-      assert.equal(rows[0].id, ids[2], "the recent row stays (published now, within the retention)");
     } finally {
-      await relay.stop();
+      await retention.stop();
     }
   });
 
@@ -288,13 +299,14 @@ describe("outbox relay (against Postgres and nats-server)", () => {
       assert.ok(failed.last_error, "the error is kept on the row");
     });
 
-    it("when published rows are older than the retention, then pruning deletes them and keeps the rest", async () => {
+    it("when published rows are older than the retention, then one batch deletes them and keeps the rest", async () => {
       await enqueue(f, 3, "p");
       await batch(2);
       await f.pool.query(
         "UPDATE msgtest.outbox SET published_at = now() - interval '2 days' WHERE published_at IS NOT NULL",
       );
-      assert.equal(await pruneOutbox(f.pool, "msgtest", 24 * 60 * 60 * 1000), 2);
+      const [, , outbox] = messagingRetention("msgtest", { inboxMs: 0, consumerFailuresMs: 0, outboxMs: 86_400_000 });
+      assert.equal(await pruneBatch(f.pool, outbox as RetainedTable, 100), 2);
       assert.equal(await f.count("SELECT count(*) AS n FROM msgtest.outbox"), 1, "the unpublished row stays");
     });
   });

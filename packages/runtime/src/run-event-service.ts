@@ -3,11 +3,12 @@
  * and outbox relay, serve /healthz, /readyz (Postgres and NATS) and /metrics,
  * and stop in order on SIGTERM: first the service's own intake (`stopIntake`,
  * e.g. the gRPC server), then the consumers (in-flight handlers finish), then
- * the relay, NATS (drained), the ops server and the pool.
+ * the relay, NATS (drained), the ops server and the pool. Retention prunes the
+ * messaging tables (and the service's own, `retainedTables`) in the background.
  */
 
-import type { Subscription } from "@orderflow/messaging";
-import { startEventProcessing } from "@orderflow/messaging";
+import type { RetainedTable, Subscription } from "@orderflow/messaging";
+import { messagingRetention, startEventProcessing, startRetention } from "@orderflow/messaging";
 import { buildOpsServer, type OpsServer } from "@orderflow/observability";
 import { onShutdown, type ShutdownStep } from "@orderflow/process";
 import { sql } from "drizzle-orm";
@@ -26,7 +27,14 @@ export interface EventServiceOptions {
     outboxBatchSize: number;
     streamMaxAgeHours: number;
     streamReplicas: number;
+    inboxRetentionHours: number;
+    consumerFailureRetentionHours: number;
+    outboxRetentionHours: number;
+    retentionIntervalMs: number;
+    retentionBatchSize: number;
   };
+  /** The service's own tables that only grow, pruned with the messaging tables. */
+  retainedTables?: RetainedTable[];
   unsafe?: { inboxOutsideTransaction?: boolean; disableInProgressAcks?: boolean; disableTelemetry?: boolean };
   /** The service's own ops server, when it has more to show; otherwise one is built. */
   ops?: OpsServer;
@@ -62,6 +70,22 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
     streamReplicas: options.config.streamReplicas,
     unsafe: options.unsafe,
   });
+  const hours = (h: number) => h * 3_600_000;
+  const retention = startRetention({
+    pool,
+    logger,
+    registry,
+    intervalMs: options.config.retentionIntervalMs,
+    batchSize: options.config.retentionBatchSize,
+    tables: [
+      ...messagingRetention(schema, {
+        inboxMs: hours(options.config.inboxRetentionHours),
+        consumerFailuresMs: hours(options.config.consumerFailureRetentionHours),
+        outboxMs: hours(options.config.outboxRetentionHours),
+      }),
+      ...(options.retainedTables ?? []),
+    ],
+  });
   const ops =
     options.ops ??
     buildOpsServer({
@@ -75,6 +99,7 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
   onShutdown(logger, [
     ...(options.stopIntake ?? []),
     ["stop consumers and relay", () => events.stop()],
+    ["stop retention", () => retention.stop()],
     ["drain NATS", () => nc.drain()],
     ["close ops server", () => ops.close()],
     ["close database pools", () => Promise.all([pool.end(), relayPool.end(), requestPool.end()])],

@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import { AuthError, AuthUnavailableError, type Caller, type Verifier } from "@orderflow/auth";
 import { isGrpcError } from "@orderflow/contracts";
 import type { Logger } from "@orderflow/logging";
+import { DeadLetterTooOldError } from "@orderflow/messaging";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { page, signInPage } from "./pages.js";
 import type { ConsumerRow, DeadLetters, Orders, OutboxRow } from "./sources.js";
@@ -205,7 +206,8 @@ export function buildConsole(deps: ConsoleDeps): FastifyInstance {
       try {
         await deps.deadLetters.redrive(seq);
       } catch (err) {
-        return reply.code(404).send({ error: (err as Error).message });
+        // Too old to redrive safely (past the inbox's window): 409 with the reason; otherwise not there.
+        return reply.code(err instanceof DeadLetterTooOldError ? 409 : 404).send({ error: (err as Error).message });
       }
       request.log.info({ seq, operator: request.operator?.caller.subject }, "dead letter redriven from the console");
       return { redriven: [seq] };

@@ -1,5 +1,13 @@
 /** The only file of the console that reads process.env. */
-import { authSettings, commonSettings, natsSettings, parse, readSettings, verifierConfig } from "@orderflow/config";
+import {
+  authSettings,
+  commonSettings,
+  messagingSettings,
+  natsSettings,
+  parse,
+  readSettings,
+  verifierConfig,
+} from "@orderflow/config";
 import { CONSOLE, SYSTEM } from "@orderflow/system";
 
 function parseOps(raw: string): Record<string, string> {
@@ -54,6 +62,8 @@ export const consoleSettings = {
     default: "http://localhost:16686",
     parse: (raw: string) => raw,
   },
+  // A redrive from the console refuses a dead letter older than the consumers' inbox window.
+  inboxRetentionHours: messagingSettings.inboxRetentionHours,
   ...natsSettings,
   ...authSettings,
 } as const;

@@ -15,7 +15,7 @@ const nc = await connectNats({
   user: config.natsUser,
   pass: config.natsPassword,
 });
-const { letters, jsm } = await deadLettersOf(nc);
+const { letters, jsm } = await deadLettersOf(nc, config.inboxRetentionHours * 3_600_000);
 const verifier = createVerifier(config.verifier, (err) =>
   logger.warn({ err: err.message }, "refreshing the issuer's keys failed; the keys already fetched stay in use"),
 );

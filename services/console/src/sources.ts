@@ -201,7 +201,10 @@ export interface DeadLetters {
   redriveAll(): Promise<number>;
 }
 
-export async function deadLettersOf(nc: NatsConnection): Promise<{ letters: DeadLetters; jsm: JetStreamManager }> {
+export async function deadLettersOf(
+  nc: NatsConnection,
+  inboxRetentionMs: number,
+): Promise<{ letters: DeadLetters; jsm: JetStreamManager }> {
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const js = jetstream(nc);
   const letters: DeadLetters = {
@@ -218,11 +221,11 @@ export async function deadLettersOf(nc: NatsConnection): Promise<{ letters: Dead
       }));
     },
     async redrive(seq) {
-      await redriveDeadLetter(js, jsm, seq);
+      await redriveDeadLetter(js, jsm, seq, { inboxRetentionMs });
     },
     async redriveAll() {
       const all = await readDeadLetters(jsm);
-      for (const l of all) await redriveDeadLetter(js, jsm, l.seq);
+      for (const l of all) await redriveDeadLetter(js, jsm, l.seq, { inboxRetentionMs });
       return all.length;
     },
   };

@@ -9,9 +9,8 @@
  * what a provider's own idempotency key is for.
  */
 
-import { randomUUID } from "node:crypto";
 import { EVENTS } from "@orderflow/contracts";
-import type { Tx } from "@orderflow/db";
+import { newId, type Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import { messaging, notifications } from "./db/schema.js";
 import type { NotificationSender } from "./notification-sender.js";
@@ -24,7 +23,7 @@ export interface OrderOutcome {
 }
 
 export async function sendNotification(tx: Tx, outcome: OrderOutcome, sender: NotificationSender): Promise<void> {
-  const id = randomUUID();
+  const id = newId();
   const body =
     outcome.kind === "order_confirmed"
       ? `Your order ${outcome.orderId} is confirmed (${outcome.detail}).`

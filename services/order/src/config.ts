@@ -24,6 +24,13 @@ export const orderSettings = {
     default: 600,
     parse: parse.integer(0, 10_000_000),
   },
+  idempotencyKeyRetentionHours: {
+    env: "IDEMPOTENCY_KEY_RETENTION_HOURS",
+    description:
+      "how long an idempotency key is remembered: a client may retry a placement with the same key for this long; later, the same key places a new order",
+    default: 24,
+    parse: parse.decimal(0.001, 24 * 3650),
+  },
   admissionRefreshMs: {
     env: "ADMISSION_REFRESH_MS",
     description: "how often admission control counts the pending orders",

@@ -51,6 +51,13 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
 await runEventService(booted, {
   ...app,
   config,
+  retainedTables: [
+    {
+      table: "orders.idempotency_keys",
+      timeColumn: "created_at",
+      windowMs: config.idempotencyKeyRetentionHours * 3_600_000,
+    },
+  ],
   startInfo: { grpcPort, admissionMaxPending: config.admissionMaxPending, faults: config.faults },
 });
 app.health.set("SERVING");

@@ -4,9 +4,8 @@
  * transaction. Everything after this moves as events (consumer-owned).
  */
 
-import { randomUUID } from "node:crypto";
 import { EVENTS } from "@orderflow/contracts";
-import { transaction } from "@orderflow/db";
+import { newId, transaction } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import { messaging, orderItems, orders, orderTimeline } from "./db/schema.js";
@@ -43,7 +42,7 @@ export async function placeOrder(
   const request = validatePlaceOrder(input);
   const hash = requestHash(request);
   return transaction(deps.db, async (tx) => {
-    const orderId = randomUUID();
+    const orderId = newId();
     if (!deps.ignoreIdempotencyKey) {
       const claim = await claimIdempotencyKey(tx, caller, request.idempotencyKey, hash, orderId);
       if (claim.outcome === "replay") return { orderId: claim.orderId, replayed: true };

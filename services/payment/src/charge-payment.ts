@@ -10,9 +10,8 @@
  * again on a redelivery returns the same answer without charging twice.
  */
 
-import { randomUUID } from "node:crypto";
 import { EVENTS, type StockReserved } from "@orderflow/contracts";
-import type { Tx } from "@orderflow/db";
+import { newId, type Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import { sql } from "drizzle-orm";
 import { charges, messaging } from "./db/schema.js";
@@ -32,7 +31,7 @@ export async function chargePayment(
   if (options.slowDbMs) await tx.execute(sql`SELECT pg_sleep(${options.slowDbMs / 1000})`);
   const amountCents = Number(event.totalCents);
   const result = await provider.charge({ orderId: event.orderId, paymentToken: event.paymentToken, amountCents });
-  const id = randomUUID();
+  const id = newId();
   const inserted = await tx
     .insert(charges)
     .values({

@@ -107,7 +107,8 @@ export const idempotencyKeys = ordersSchema.table(
     orderId: uuid("order_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.owner, t.key] })],
+  // created_at: retention prunes keys past IDEMPOTENCY_KEY_RETENTION_HOURS, a batch at a time.
+  (t) => [primaryKey({ columns: [t.owner, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );
 
 /** The outbox, inbox and failure counts (created by the messaging package's migrations). */
