@@ -35,7 +35,6 @@
  *   pnpm bench [--seconds 15] [--levels 8,32,128] [--overload-seconds 60] [--hot-sku]
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +50,7 @@ import {
   startSystem,
 } from "@orderflow/testing";
 import pg from "pg";
+import { type Answer, percentile, postOrder, round, rssMb } from "./lab/load.js";
 
 const { values } = parseArgs({
   options: {
@@ -74,13 +74,6 @@ const OVERLOAD_SECONDS = Number(values["overload-seconds"]);
 const LEVELS = String(values.levels).split(",").map(Number);
 const serverUrl = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const TICK = 100; // USER_HZ: /proc's CPU times are in 1/100 s
-
-const percentile = (xs: number[], p: number) => {
-  if (!xs.length) return Number.NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-};
-const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 // ---------------------------------------------------------------- the ceiling
 function pgbenchBinary(): string {
@@ -134,14 +127,6 @@ function cpuTicks(pid: number): number {
     return 0;
   }
 }
-function rssMb(pid: number): number {
-  try {
-    const kb = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1]);
-    return kb / 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
 function postgresPids(): number[] {
   return readdirSync("/proc")
     .filter((d) => /^\d+$/.test(d))
@@ -169,61 +154,9 @@ interface LoadResult {
   statuses: Record<string, number>;
 }
 
-const STOCKED = ["CB-001", "KB-001", "MS-001", "MN-001", "HD-001"];
-/** The n-th order of the mix (or of the hot SKU). LT-001 is kept at 0: out of stock. */
-function body(n: number): string {
-  const customerId = `bench-${n % 1000}`;
-  if (HOT_SKU) return JSON.stringify({ customerId, items: [{ sku: "CB-001", quantity: 1 }] });
-  const sku = STOCKED[n % STOCKED.length] as string;
-  if (n % 20 === 7) return JSON.stringify({ customerId, items: [{ sku, quantity: 1 }], paymentToken: "tok_declined" });
-  if (n % 20 === 13) return JSON.stringify({ customerId, items: [{ sku: "LT-001", quantity: 1 }] });
-  const items =
-    n % 4 === 1
-      ? [
-          { sku, quantity: 1 },
-          { sku: STOCKED[(n + 2) % STOCKED.length] as string, quantity: 2 },
-        ]
-      : [{ sku, quantity: 1 }];
-  return JSON.stringify({ customerId, items });
-}
-
-interface Answer {
-  status: number; // 0: no answer
-  ms: number;
-  retryAfterS?: number;
-  /** The problem type of an error answer. */
-  type?: string;
-}
-
 /** A bearer token per customer of the mix (bench-0 .. bench-999), minted once the system runs. */
 const TOKENS: string[] = [];
-
-async function post(gatewayUrl: string, n: number): Promise<Answer> {
-  const started = performance.now();
-  try {
-    const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "idempotency-key": randomUUID(),
-        authorization: `Bearer ${TOKENS[n % 1000]}`,
-      },
-      body: body(n),
-    });
-    const text = await res.text();
-    const ms = performance.now() - started;
-    const retryAfter = res.headers.get("retry-after");
-    let type: string | undefined;
-    if (res.status !== 201) {
-      try {
-        type = (JSON.parse(text) as { type?: string }).type;
-      } catch {}
-    }
-    return { status: res.status, ms, retryAfterS: retryAfter === null ? undefined : Number(retryAfter), type };
-  } catch {
-    return { status: 0, ms: performance.now() - started };
-  }
-}
+const post = (gatewayUrl: string, n: number) => postOrder(gatewayUrl, n, TOKENS, HOT_SKU);
 
 function count(result: LoadResult, answer: Answer) {
   if (answer.status === 201) {
