@@ -33,6 +33,18 @@ export async function createTestDatabase(
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       try {
+        // A pool that was just ended has told the server goodbye, but its backends may still be
+        // exiting (slowly, on a loaded machine): give them up to 5 s, so that FORCE does not hit a
+        // client mid-close with "terminating connection due to administrator command" (an
+        // uncaught error in the test that closed it). FORCE then ends whatever is really left.
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline) {
+          const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [
+            name,
+          ]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await client.end();
