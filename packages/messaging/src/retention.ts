@@ -13,7 +13,12 @@
  * - and a service's own tables (the order service's idempotency keys).
  * Each batch is one short DELETE of at most `batchSize` rows picked by an
  * index on the row's time, so no long lock is taken and a big backlog is
- * worked off a batch at a time.
+ * worked off a batch at a time. Deleted rows free their space only once the
+ * table is vacuumed: retention vacuums a table itself (plain VACUUM: no lock
+ * that blocks reads or writes) once it has deleted more than a fifth of its
+ * rows (and at least 1000) since the last time, as autovacuum's defaults
+ * would, so that the space is reused even where autovacuum is off or behind
+ * (it is off on this project's CI machine).
  */
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
@@ -94,6 +99,19 @@ export function startRetention(options: RetentionOptions): Retention {
 
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
+  const sinceVacuum = new Map<string, number>();
+  const vacuumIfDue = async (t: RetainedTable) => {
+    const deleted = sinceVacuum.get(t.table) ?? 0;
+    if (deleted < 1000) return;
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass",
+      [quoted(t.table)],
+    );
+    if (deleted < 0.2 * Number(rows[0]?.n ?? 0)) return;
+    await pool.query(`VACUUM ${quoted(t.table)}`);
+    sinceVacuum.set(t.table, 0);
+    log.debug({ table: t.table, deleted }, "vacuumed after pruning");
+  };
   const runOnce = async () => {
     const counts: Record<string, number> = {};
     for (const t of tables) {
@@ -107,11 +125,13 @@ export function startRetention(options: RetentionOptions): Retention {
       counts[t.table] = total;
       if (total) {
         pruned.inc({ table: t.table }, total);
+        sinceVacuum.set(t.table, (sinceVacuum.get(t.table) ?? 0) + total);
         log.info(
           { table: t.table, pruned: total, windowS: Math.round(t.windowMs / 1000) },
           "pruned rows past retention",
         );
       }
+      if (!stopped) await vacuumIfDue(t);
     }
     return counts;
   };
