@@ -8,7 +8,8 @@
  * placed-to-final p50/p99 over the interval, relay lag and consumer lag p99,
  * the pending orders. At the end: a table per 5 minutes, and each figure's
  * slope per hour (least squares over the second half of the run, after the
- * warm-up). It fails (exit 1) when a figure grows without bound:
+ * warm-up). It fails (exit 1) when a figure grows without bound (slopes are
+ * judged only when the second half spans 15 minutes or more):
  * - a service's RSS slope above --max-rss-slope MB/h (default 20);
  * - POST or placed-to-final p99 slope above --max-latency-slope ms/h (default 50);
  * - an inbox row, a published outbox row or an idempotency key older than its
@@ -243,11 +244,15 @@ try {
   console.log(`  RSS MB/h: ${JSON.stringify(rssSlopes)}`);
   console.log(`  p99 ms/h: ${JSON.stringify(latencySlopes)}`);
   console.log(`  tables MB/h: ${JSON.stringify(tableSlopes)}`);
+  // A slope fitted on a few minutes is GC noise extrapolated to an hour: judged only over 15 minutes or more.
+  const judged = (late.at(-1)?.minute ?? 0) - (late[0]?.minute ?? 0) >= 15;
+  if (!judged)
+    console.log("  (the second half spans under 15 minutes: too short to judge slopes; only retention is checked)");
   const problems = [
-    ...Object.entries(rssSlopes)
+    ...Object.entries(judged ? rssSlopes : {})
       .filter(([, v]) => v > Number(values["max-rss-slope"]))
       .map(([k, v]) => `${k}'s RSS grows ${v} MB/h (limit ${values["max-rss-slope"]})`),
-    ...Object.entries(latencySlopes)
+    ...Object.entries(judged ? latencySlopes : {})
       .filter(([, v]) => v > Number(values["max-latency-slope"]))
       .map(([k, v]) => `${k} grows ${v} ms/h (limit ${values["max-latency-slope"]})`),
     ...overdue.map((r) => `${r.n} rows of ${r.what} are past their retention window`),
