@@ -16,6 +16,7 @@ export {
   type Caller,
   createVerifier,
   MAX_TOKEN_LENGTH,
+  startVerifier,
   type Verifier,
   type VerifierConfig,
 } from "./verifier.js";

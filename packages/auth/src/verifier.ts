@@ -169,3 +169,20 @@ function reasonOf(err: unknown): string {
   if (err instanceof errors.JOSENotSupported) return "the token uses an unsupported algorithm or key";
   return "the token is not valid";
 }
+
+/**
+ * A verifier as a service starts it: keys fetched now rather than on the first
+ * call, and a failure only logged (calls answer 503 / UNAVAILABLE until the keys
+ * can be had); failed background refreshes logged too.
+ */
+export function startVerifier(config: VerifierConfig, warn: (fields: object, msg: string) => void): Verifier {
+  const verifier = createVerifier(config, (err) =>
+    warn({ err: err.message }, "refreshing the issuer's keys failed; the keys already fetched stay in use"),
+  );
+  verifier
+    .warmUp()
+    .catch((err: Error) =>
+      warn({ err: err.message, jwksUrl: config.jwksUrl }, "the issuer's keys are unavailable at start"),
+    );
+  return verifier;
+}

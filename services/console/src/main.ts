@@ -1,5 +1,5 @@
 /** Composition root: config -> logger -> NATS, the order service, the verifier -> the console's HTTP server. */
-import { createVerifier } from "@orderflow/auth";
+import { startVerifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
 import { connectNats, onShutdown } from "@orderflow/process";
 import { buildConsole } from "./app.js";
@@ -16,12 +16,7 @@ const nc = await connectNats({
   pass: config.natsPassword,
 });
 const { letters, jsm } = await deadLettersOf(nc, config.inboxRetentionHours * 3_600_000);
-const verifier = createVerifier(config.verifier, (err) =>
-  logger.warn({ err: err.message }, "refreshing the issuer's keys failed; the keys already fetched stay in use"),
-);
-verifier
-  .warmUp()
-  .catch((err: Error) => logger.warn({ err: err.message }, "the issuer's keys are unavailable at start"));
+const verifier = startVerifier(config.verifier, (fields, msg) => logger.warn(fields, msg));
 const orders = ordersFrom(config.orderGrpcAddress);
 const app = buildConsole({
   logger,

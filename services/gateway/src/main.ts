@@ -1,5 +1,5 @@
 /** Composition root: config -> logger -> order client -> HTTP server; SIGTERM drains. */
-import { createVerifier } from "@orderflow/auth";
+import { startVerifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
 import { connectNats, onShutdown } from "@orderflow/process";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -22,16 +22,7 @@ const nc = await connectNats({
   pass: config.natsPassword,
 });
 const inventory = createInventoryClient(nc, config.inventoryQueryTimeoutMs);
-const verifier = createVerifier(config.verifier, (err) =>
-  logger.warn({ err: err.message }, "refreshing the issuer's keys failed; the keys already fetched stay in use"),
-);
-// Fetch the issuer's keys now rather than on the first request; a failure is
-// not fatal: requests answer 503 until the keys can be had.
-verifier
-  .warmUp()
-  .catch((err: Error) =>
-    logger.warn({ err: err.message, jwksUrl: config.verifier.jwksUrl }, "the issuer's keys are unavailable at start"),
-  );
+const verifier = startVerifier(config.verifier, (fields, msg) => logger.warn(fields, msg));
 const app = buildApp({
   logger,
   orders,

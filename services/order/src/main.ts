@@ -1,7 +1,7 @@
 /** Composition root: config -> boot (logger, database, NATS) -> gRPC server, consumers, relay, ops; SIGTERM drains. */
 
 import * as grpc from "@grpc/grpc-js";
-import { createVerifier } from "@orderflow/auth";
+import { startVerifier } from "@orderflow/auth";
 import { boot, runEventService } from "@orderflow/runtime";
 import { sql } from "drizzle-orm";
 import { startAdmission } from "./admission.js";
@@ -22,15 +22,7 @@ const admission = startAdmission({
   maxPending: config.admissionMaxPending,
   refreshMs: config.admissionRefreshMs,
 });
-const verifier = createVerifier(config.verifier, (err) =>
-  logger.warn({ err: err.message }, "refreshing the issuer's keys failed; the keys already fetched stay in use"),
-);
-// Not fatal: until the issuer's keys can be had, calls answer UNAVAILABLE.
-verifier
-  .warmUp()
-  .catch((err: Error) =>
-    logger.warn({ err: err.message, jwksUrl: config.verifier.jwksUrl }, "the issuer's keys are unavailable at start"),
-  );
+const verifier = startVerifier(config.verifier, (fields, msg) => logger.warn(fields, msg));
 const app = buildApp({
   admission,
   verifier,
