@@ -41,11 +41,28 @@ module.exports = {
       to: { path: "^(packages|services|scripts|e2e|tooling)/" },
     },
     {
-      name: "scripts-by-package-name",
-      comment: "scripts/ imports a workspace package by its name, never by a relative path into its sources",
+      name: "by-package-name",
+      comment:
+        "the lab, the scripts and the scenarios import another workspace package by its name, never by a relative path into its sources",
       severity: "error",
-      from: { path: "^scripts/" },
-      to: { path: "^(packages|services|tooling|proto)/", dependencyTypes: ["local"] },
+      from: { path: "^(scripts|e2e|tooling/[^/]+)/" },
+      to: { path: "^(packages|services|tooling|proto|e2e)/", pathNot: "^$1/", dependencyTypes: ["local"] },
+    },
+    {
+      name: "stack-below-the-lab",
+      comment:
+        "the local stack (pnpm start and the tests' harness) never imports the lab, the operator's commands or a scenario",
+      severity: "error",
+      from: { path: "^tooling/stack/" },
+      to: { path: "^(tooling/(lab|operator)|e2e)/" },
+    },
+    {
+      name: "operator-apart-from-the-lab",
+      comment:
+        "the operator's commands run against a real deployment: they never import the lab, the test stack or a scenario",
+      severity: "error",
+      from: { path: "^tooling/operator/" },
+      to: { path: "^(tooling/(lab|stack)|e2e)/" },
     },
     {
       name: "no-circular",

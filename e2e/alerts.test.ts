@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listDeadLetters } from "@orderflow/messaging";
-import { REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/testing";
+import { REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/stack";
 import { parse as parseYaml } from "yaml";
 import { postOrder } from "./support/api.js";
 import { asOperator } from "./support/operator.js";

@@ -17,7 +17,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { generateSigningKey } from "@orderflow/auth";
 import { AUTHORIZATION_METADATA_KEY, createGrpcClient, OrderService } from "@orderflow/contracts";
 import { connectNats } from "@orderflow/process";
-import { NATS_USERS, waitFor } from "@orderflow/testing";
+import { NATS_USERS, waitFor } from "@orderflow/stack";
 import { base64url, importJWK, type JWTPayload, SignJWT } from "jose";
 import { notified, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";

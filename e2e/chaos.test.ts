@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatReport, runChaos } from "./support/chaos/run-chaos.js";
+import { formatReport, runChaos } from "@orderflow/lab/chaos";
 
 /**
  * The chaos scenario, sized for the test suite (`pnpm chaos --orders N` runs

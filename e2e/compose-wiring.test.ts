@@ -30,7 +30,7 @@ import {
   startOtlpReceiver,
   type TestDatabase,
   waitFor,
-} from "@orderflow/testing";
+} from "@orderflow/stack";
 import { parse } from "yaml";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 

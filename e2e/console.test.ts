@@ -19,7 +19,6 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { SERVICE_NAMES } from "@orderflow/system";
 import {
   baseEnv,
   createServiceProcess,
@@ -28,7 +27,8 @@ import {
   REPO_ROOT,
   type ServiceProcess,
   waitFor,
-} from "@orderflow/testing";
+} from "@orderflow/stack";
+import { SERVICE_NAMES } from "@orderflow/system";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";

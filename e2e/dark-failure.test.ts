@@ -17,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
-import { type System, startSystem, waitFor } from "@orderflow/testing";
+import { type System, startSystem, waitFor } from "@orderflow/stack";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { sample, scrape } from "./support/metrics.js";
 import { asOperator } from "./support/operator.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { SERVICE_NAMES } from "@orderflow/testing";
+import { SERVICE_NAMES } from "@orderflow/stack";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 import { systemForSuite } from "./support/system.js";
 

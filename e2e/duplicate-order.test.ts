@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { type System, startSystem } from "@orderflow/stack";
 import { postOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 

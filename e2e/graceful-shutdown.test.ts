@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { SERVICE_NAMES } from "@orderflow/testing";
+import { SERVICE_NAMES } from "@orderflow/stack";
 import { authHeaders } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce } from "./support/orders.js";

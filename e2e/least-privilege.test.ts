@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createGrpcClient, OrderService } from "@orderflow/contracts";
 import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type PG_ROLES, type System, urlAsRole } from "@orderflow/testing";
+import { NATS_USERS, type PG_ROLES, type System, urlAsRole } from "@orderflow/stack";
 import pg from "pg";
 import { notified, postOrder, waitForOrder } from "./support/api.js";
 import { systemForSuite } from "./support/system.js";

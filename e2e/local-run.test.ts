@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
@@ -18,7 +19,7 @@ import {
   startNatsServer,
   type TestDatabase,
   waitFor,
-} from "@orderflow/testing";
+} from "@orderflow/stack";
 
 describe("local-run", () => {
   let nats: NatsServerHandle;
@@ -35,17 +36,21 @@ describe("local-run", () => {
   it("when pnpm start runs, then the gateway serves, the demo's three orders end as expected, and Ctrl-C stops it all", async (t) => {
     // Small offsets: ports above 32768 may be taken by outgoing connections' ephemeral ports.
     const offset = 100 + Math.floor(Math.random() * 800);
-    const run = spawn(process.execPath, ["--conditions=development", "--import", "tsx", "scripts/run-local.ts"], {
-      cwd: REPO_ROOT,
-      env: {
-        ...baseEnv(),
-        DATABASE_URL: database.url,
-        NATS_URL: nats.url,
-        PORT_OFFSET: String(offset),
-        OTEL_SDK_DISABLED: "true",
+    const run = spawn(
+      process.execPath,
+      ["--conditions=development", "--import", "tsx", "tooling/stack/src/run-local.ts"],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...baseEnv(),
+          DATABASE_URL: database.url,
+          NATS_URL: nats.url,
+          PORT_OFFSET: String(offset),
+          OTEL_SDK_DISABLED: "true",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    );
     let output = "";
     run.stdout.on("data", (d) => (output += d));
     run.stderr.on("data", (d) => (output += d));
@@ -73,8 +78,8 @@ describe("local-run", () => {
       // The README's lines: a token from the development issuer, then curl with it.
       const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
       const token = await promisify(execFile)(
-        process.execPath,
-        ["--import", "tsx", "scripts/token.ts", "--sub", "c-1"],
+        join(REPO_ROOT, "node_modules", ".bin", "orderflow-token"),
+        ["--sub", "c-1"],
         {
           cwd: REPO_ROOT,
           env: { ...baseEnv(), PORT_OFFSET: String(offset) },
@@ -88,7 +93,7 @@ describe("local-run", () => {
       assert.equal((await stock(`Bearer ${token.stdout.trim()}`)).status, 200, "with the token: 200");
 
       // Not spawnSync: the event loop must keep reading pnpm start's output meanwhile.
-      const demo = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
+      const demo = await promisify(execFile)(join(REPO_ROOT, "node_modules", ".bin", "orderflow-demo"), [], {
         cwd: REPO_ROOT,
         env: { ...baseEnv(), GATEWAY_URL: gatewayUrl, PORT_OFFSET: String(offset) },
         encoding: "utf8",
@@ -121,7 +126,7 @@ describe("local-run", () => {
   it("when PORT_OFFSET would put a port past 65535, then pnpm start refuses with the range", async () => {
     const res = await promisify(execFile)(
       process.execPath,
-      ["--conditions=development", "--import", "tsx", "scripts/run-local.ts"],
+      ["--conditions=development", "--import", "tsx", "tooling/stack/src/run-local.ts"],
       {
         cwd: REPO_ROOT,
         env: { ...baseEnv(), PORT_OFFSET: "99999" },

@@ -13,7 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, describe, it } from "node:test";
-import { type System, startSystem } from "@orderflow/testing";
+import { type System, startSystem } from "@orderflow/stack";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { System } from "@orderflow/testing";
+import type { Fault, FaultLogEntry } from "@orderflow/lab/chaos";
+import { formatReport, runChaos } from "@orderflow/lab/chaos";
+import type { System } from "@orderflow/stack";
 import type pg from "pg";
-import type { Fault, FaultLogEntry } from "./support/chaos/fault-schedule.js";
-import { formatReport, runChaos } from "./support/chaos/run-chaos.js";
 import { asOperator } from "./support/operator.js";
 
 /**

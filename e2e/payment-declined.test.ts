@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { waitFor } from "@orderflow/testing";
+import { waitFor } from "@orderflow/stack";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { systemForSuite } from "./support/system.js";

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { waitFor } from "@orderflow/testing";
+import { waitFor } from "@orderflow/stack";
 import { getStock, notified, postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { dlq, listDeadLetters } from "./support/dlq.js";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { System } from "@orderflow/testing";
+import type { System } from "@orderflow/stack";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce, placeOrders } from "./support/orders.js";
 import { systemForSuite } from "./support/system.js";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { REPLICA_FAULTS } from "./support/chaos/fault-schedule.js";
-import { formatReport, runChaos } from "./support/chaos/run-chaos.js";
+import { formatReport, REPLICA_FAULTS, runChaos } from "@orderflow/lab/chaos";
 
 /**
  * Two replicas of every service under load, one replica of each killed with

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { baseEnv, REPO_ROOT, waitFor } from "@orderflow/testing";
+import { baseEnv, REPO_ROOT, waitFor } from "@orderflow/stack";
 import { postOrder, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { dlq, listDeadLetters } from "./support/dlq.js";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ReceivedSpan, startSystem, waitFor } from "@orderflow/testing";
+import { type ReceivedSpan, startSystem, waitFor } from "@orderflow/stack";
 import { authHeaders, notified, postOrder, waitForOrder } from "./support/api.js";
 import { systemForSuite } from "./support/system.js";
 

@@ -6,14 +6,9 @@
  * order). Who may read what is e2e/auth.test.ts's subject.
  */
 import { randomUUID } from "node:crypto";
-import { issuerOfGateway } from "@orderflow/testing";
+import { authHeaders } from "@orderflow/stack";
 
-/** Authorization headers of `sub` (default: an operator) for the gateway at `gatewayUrl`. */
-export async function authHeaders(gatewayUrl: string, sub?: string): Promise<Record<string, string>> {
-  const issuer = issuerOfGateway(gatewayUrl);
-  const token = sub === undefined ? await issuer.operatorToken() : await issuer.token(sub);
-  return { authorization: `Bearer ${token}` };
-}
+export { authHeaders };
 
 export interface OrderRequest {
   customerId: string;

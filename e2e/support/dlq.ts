@@ -1,4 +1,4 @@
-/** Runs the documented `dlq` command (scripts/dlq.ts) as a separate process. */
+/** Runs the documented `dlq` command (the bin orderflow-dlq, `pnpm dlq`) as a separate process. */
 import { runCommand } from "./operator.js";
 
 export const dlq = (natsUrl: string, ...args: string[]) => runCommand("dlq", natsUrl, args);

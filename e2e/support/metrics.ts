@@ -1,5 +1,5 @@
 /** Reads a service's /metrics, as Prometheus would scrape it. */
-import type { ServiceName, System } from "@orderflow/testing";
+import type { ServiceName, System } from "@orderflow/stack";
 
 export async function scrape(system: System, service: ServiceName): Promise<string> {
   const port = service === "gateway" ? system.service(service).env.PORT : system.service(service).env.HTTP_PORT;

@@ -1,6 +1,6 @@
 /** Places a batch of orders and checks that each completed with every effect exactly once. */
 import assert from "node:assert/strict";
-import type { System } from "@orderflow/testing";
+import type { System } from "@orderflow/stack";
 import { notified, postOrder, waitForOrder } from "./api.js";
 import { openDatabase } from "./database.js";
 

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, REPO_ROOT, waitFor } from "@orderflow/testing";
+import { freePort, REPO_ROOT, waitFor } from "@orderflow/stack";
 
 export interface PrometheusHandle {
   url: string;

@@ -4,8 +4,8 @@
  * inside the tests, once it has started.
  */
 import { after, before } from "node:test";
+import { type System, type SystemOptions, startSystem } from "@orderflow/stack";
 import { SERVICE_NAMES } from "@orderflow/system";
-import { type System, type SystemOptions, startSystem } from "@orderflow/testing";
 
 export function systemForSuite(options: Partial<SystemOptions> = {}): System {
   const system = {} as System;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createTestDatabase, type TestDatabase } from "@orderflow/testing";
+import { createTestDatabase, type TestDatabase } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { afterCommit, createPool, isConnectionError, transaction } from "../src/index.js";

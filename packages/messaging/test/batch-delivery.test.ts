@@ -5,7 +5,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { EVENTS, HEADERS, OrderPlacedSchema } from "@orderflow/contracts";
-import { waitFor } from "@orderflow/testing";
+import { waitFor } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import {
   type BatchDeliveryOptions,

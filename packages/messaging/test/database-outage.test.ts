@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
-import { type PostgresServerHandle, startPostgresServer, waitFor } from "@orderflow/testing";
+import { type PostgresServerHandle, startPostgresServer, waitFor } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import { listDeadLetters, type Outcome } from "../src/index.js";
 import { type MessagingFixture, messagingFixture } from "./fixture.js";

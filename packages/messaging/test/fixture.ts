@@ -5,7 +5,7 @@ import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { createPool } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
-import { createTestDatabase, startNatsServer } from "@orderflow/testing";
+import { createTestDatabase, startNatsServer } from "@orderflow/stack";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { pgSchema } from "drizzle-orm/pg-core";
 import {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { type ComponentDatabase, componentDatabase } from "@orderflow/testing";
+import { type ComponentDatabase, componentDatabase } from "@orderflow/stack";
 import { migrateMessagingTables } from "../src/index.js";
 
 const MIGRATIONS = (

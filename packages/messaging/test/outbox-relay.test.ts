@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { transaction } from "@orderflow/db";
 import { withCorrelation } from "@orderflow/logging";
-import { waitFor } from "@orderflow/testing";
+import { waitFor } from "@orderflow/stack";
 import {
   addToOutbox,
   messagingRetention,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "@orderflow/logging";
-import { createTestDatabase, type TestDatabase } from "@orderflow/testing";
+import { createTestDatabase, type TestDatabase } from "@orderflow/stack";
 import pg from "pg";
 import { messagingRetention, migrateMessagingTables, startRetention } from "../src/index.js";
 

@@ -6,7 +6,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { connectNats } from "@orderflow/process";
-import { startNatsServer, waitFor } from "@orderflow/testing";
+import { startNatsServer, waitFor } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import {
   type ConsumerSpec,

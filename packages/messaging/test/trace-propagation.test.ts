@@ -5,7 +5,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { EVENTS } from "@orderflow/contracts";
-import { waitFor } from "@orderflow/testing";
+import { waitFor } from "@orderflow/stack";
 import { addToOutbox, startOutboxRelay } from "../src/index.js";
 import { type MessagingFixture, messagingFixture, outbox } from "./fixture.js";
 

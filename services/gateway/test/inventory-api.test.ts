@@ -10,7 +10,7 @@ import { createVerifier } from "@orderflow/auth";
 import { GetStockReplySchema, INVENTORY_QUERIES } from "@orderflow/contracts";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
-import { NATS_USERS, type System, startSystem } from "@orderflow/testing";
+import { NATS_USERS, type System, startSystem } from "@orderflow/stack";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/app.js";
 import { createInventoryClient } from "../src/inventory-client.js";

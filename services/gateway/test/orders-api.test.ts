@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createVerifier, type Verifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
 import { connectNats } from "@orderflow/process";
-import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/testing";
+import { freePort, NATS_USERS, type System, startSystem } from "@orderflow/stack";
 import { validate } from "@readme/openapi-parser";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";

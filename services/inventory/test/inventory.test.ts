@@ -13,7 +13,7 @@ import { transaction } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
 import { migrateServiceSchema } from "@orderflow/messaging";
 import { connectNats } from "@orderflow/process";
-import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/testing";
+import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/stack";
 import { INVENTORY } from "../src/app.js";
 import { lockStockOfOrders, reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { transaction } from "@orderflow/db";
 import { migrateServiceSchema } from "@orderflow/messaging";
-import { type ComponentDatabase, componentDatabase } from "@orderflow/testing";
+import { type ComponentDatabase, componentDatabase } from "@orderflow/stack";
 import { NOTIFICATION } from "../src/app.js";
 import { fakeSender } from "../src/notification-sender.js";
 import { sendNotification } from "../src/send-notification.js";

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createVerifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
-import { REPO_ROOT, startTestIssuer, type TestIssuer, waitFor } from "@orderflow/testing";
+import { REPO_ROOT, startTestIssuer, type TestIssuer, waitFor } from "@orderflow/stack";
 import { Registry } from "prom-client";
 import protobuf from "protobufjs";
 import { buildApp } from "../src/app.js";

@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { StockReservedSchema } from "@orderflow/contracts";
 import { transaction } from "@orderflow/db";
 import { migrateServiceSchema } from "@orderflow/messaging";
-import { type ComponentDatabase, componentDatabase } from "@orderflow/testing";
+import { type ComponentDatabase, componentDatabase } from "@orderflow/stack";
 import { PAYMENT } from "../src/app.js";
 import { chargePayment } from "../src/charge-payment.js";
 import { type PaymentProvider, simulatedProvider } from "../src/payment-provider.js";

@@ -4,8 +4,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { HEADERS, STREAMS } from "@orderflow/contracts";
+import { REPO_ROOT } from "@orderflow/stack";
 import { CONSOLE, devPassword, SYSTEM } from "@orderflow/system";
-import { REPO_ROOT } from "@orderflow/testing";
 import { parse as parseYaml } from "yaml";
 
 /**

@@ -5,21 +5,22 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { REPO_ROOT } from "@orderflow/testing";
+import { REPO_ROOT } from "@orderflow/stack";
 
 const CONFIG = join(REPO_ROOT, ".dependency-cruiser.cjs");
 const depcruise = join(REPO_ROOT, "node_modules", ".bin", "depcruise");
 
-function tree(files: Record<string, string>): string {
+function tree(files: Record<string, string | { symlink: string }>): string {
   const dir = mkdtempSync(join(tmpdir(), "depcruise-"));
   copyFileSync(join(REPO_ROOT, "tsconfig.base.json"), join(dir, "tsconfig.base.json"));
-  for (const [path, text] of Object.entries(files)) {
+  for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
+    if (typeof content === "string") writeFileSync(join(dir, path), content);
+    else symlinkSync(content.symlink, join(dir, path));
   }
   return dir;
 }
@@ -48,22 +49,33 @@ describe("layering rules (dependency-cruiser)", () => {
       "packages/q/src/two.ts": 'import { one } from "./one.js";\nexport const two = () => one;\n',
       "scripts/lab.ts": 'import { c } from "../proto/src/index.js";\nexport const lab = c;\n',
       "e2e/lab.ts": "export const lab = 2;\n",
+      "tooling/stack/src/index.ts": 'import { bench } from "@orderflow/lab";\nexport const stack = bench;\n',
+      "tooling/lab/src/index.ts": "export const bench = 1;\n",
+      "tooling/lab/package.json": '{ "name": "@orderflow/lab", "exports": { ".": "./src/index.ts" } }\n',
+      "node_modules/@orderflow/lab": { symlink: "../../tooling/lab" },
+      "tooling/operator/src/index.ts": 'import { stack } from "../../stack/src/index.js";\nexport const op = stack;\n',
     });
     try {
-      const run = spawnSync(depcruise, ["--config", CONFIG, "services", "packages", "proto/src", "scripts", "e2e"], {
-        cwd: dir,
-        encoding: "utf8",
-      });
+      const run = spawnSync(
+        depcruise,
+        ["--config", CONFIG, "services", "packages", "proto/src", "scripts", "e2e", "tooling"],
+        {
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
       assert.notEqual(run.status, 0, "the cruise fails");
       const broken = new Set([...run.stdout.matchAll(/error ([a-z-]+):/g)].map((m) => m[1]));
       assert.deepEqual([...broken].sort(), [
+        "by-package-name",
         "contracts-import-nothing-of-ours",
         "no-circular",
         "no-service-to-service",
+        "operator-apart-from-the-lab",
         "packages-below-services",
         "packages-below-the-lab",
-        "scripts-by-package-name",
         "services-below-the-lab",
+        "stack-below-the-lab",
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, it } from "node:test";
-import { REPO_ROOT } from "@orderflow/testing";
+import { REPO_ROOT } from "@orderflow/stack";
 
 const pages = (dir: string): string[] =>
   readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((e) =>

@@ -13,14 +13,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SettingsShape } from "@orderflow/config";
+import { consoleSettings } from "@orderflow/console/config";
 import { STREAMS } from "@orderflow/contracts";
+import { gatewaySettings } from "@orderflow/gateway/config";
+import { inventorySettings } from "@orderflow/inventory/config";
+import { notificationSettings } from "@orderflow/notification/config";
+import { orderSettings } from "@orderflow/order/config";
+import { paymentSettings } from "@orderflow/payment/config";
 import { CONSOLE, SYSTEM } from "@orderflow/system";
-import { consoleSettings } from "../../../services/console/src/config.js";
-import { gatewaySettings } from "../../../services/gateway/src/config.js";
-import { inventorySettings } from "../../../services/inventory/src/config.js";
-import { notificationSettings } from "../../../services/notification/src/config.js";
-import { orderSettings } from "../../../services/order/src/config.js";
-import { paymentSettings } from "../../../services/payment/src/config.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const SERVICES: [string, SettingsShape][] = [

@@ -6,7 +6,7 @@
  * the load runs.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ServiceName, System } from "@orderflow/testing";
+import type { ServiceName, System } from "@orderflow/stack";
 
 export interface Fault {
   name: string;

@@ -5,7 +5,7 @@
  * when any invariant is broken.
  */
 import { parseArgs } from "node:util";
-import { formatReport, runChaos } from "../e2e/support/chaos/run-chaos.js";
+import { formatReport, runChaos } from "./chaos/run-chaos.js";
 
 const { values } = parseArgs({
   options: {

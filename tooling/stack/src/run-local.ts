@@ -32,19 +32,11 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { createIssuer, keysFromFile, serveIssuer } from "@orderflow/auth";
 import { CONSOLE, SERVICE_NAMES, type ServiceName, SYSTEM, service } from "@orderflow/system";
-import {
-  applyRoles,
-  createServiceProcess,
-  freePort,
-  NATS_USERS,
-  NATS_USERS_CONF,
-  type PG_ROLES,
-  REPO_ROOT,
-  type ServiceProcess,
-  urlAsRole,
-  waitFor,
-} from "@orderflow/testing";
 import pg from "pg";
+import { freePort } from "./free-port.js";
+import { applyRoles, NATS_USERS, NATS_USERS_CONF, type PG_ROLES, urlAsRole } from "./service-credentials.js";
+import { createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
+import { waitFor } from "./wait-for.js";
 
 const offset = Number(process.env.PORT_OFFSET ?? 0);
 if (!Number.isInteger(offset) || offset < 0 || 50051 + offset > 65535) {

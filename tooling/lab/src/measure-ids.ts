@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { newId } from "@orderflow/db";
-import { createTestDatabase } from "@orderflow/testing";
+import { createTestDatabase } from "@orderflow/stack";
 import pg from "pg";
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "200000" } } });

@@ -1,3 +1,4 @@
+export * from "./as-operator.js";
 export * from "./component-database.js";
 export * from "./create-test-database.js";
 export * from "./free-port.js";

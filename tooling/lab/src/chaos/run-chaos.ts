@@ -6,9 +6,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { listDeadLetters } from "@orderflow/messaging";
-import { SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/testing";
+import { asOperator, SERVICE_NAMES, type ServiceName, type System, startSystem } from "@orderflow/stack";
 import pg from "pg";
-import { asOperator } from "../operator.js";
 import { checkInvariants, type InvariantCounts, type StockSnapshot, violations } from "./check-invariants.js";
 import { type Fault, type FaultLogEntry, runFaultSchedule } from "./fault-schedule.js";
 import { type ClientResult, makeOrder, placeUntilAnswered } from "./well-behaved-client.js";

@@ -48,9 +48,9 @@ import {
   SERVICE_NAMES,
   type ServiceName,
   startSystem,
-} from "@orderflow/testing";
+} from "@orderflow/stack";
 import pg from "pg";
-import { type Answer, percentile, postOrder, round, rssMb } from "./lab/load.js";
+import { type Answer, percentile, postOrder, round, rssMb } from "./load.js";
 
 const { values } = parseArgs({
   options: {

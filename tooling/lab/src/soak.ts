@@ -20,9 +20,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { SERVICE_NAMES, type ServiceName, startSystem } from "@orderflow/testing";
+import { SERVICE_NAMES, type ServiceName, startSystem } from "@orderflow/stack";
 import pg from "pg";
-import { type Answer, percentile, postOrder, round, rssMb } from "./lab/load.js";
+import { type Answer, percentile, postOrder, round, rssMb } from "./load.js";
 
 const { values } = parseArgs({
   options: {

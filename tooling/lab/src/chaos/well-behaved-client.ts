@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelayMs } from "@orderflow/backoff";
-import { authHeaders } from "../api.js";
+import { authHeaders } from "@orderflow/stack";
 
 export interface ClientOrder {
   key: string;

@@ -87,3 +87,10 @@ export function issuerOfGateway(url: string): TokenSource {
   if (!issuer) throw new Error(`no system of this process runs a gateway at ${url}`);
   return issuer;
 }
+
+/** Authorization headers of `sub` (default: an operator) for the gateway at `gatewayUrl`, from the issuer it trusts. */
+export async function authHeaders(gatewayUrl: string, sub?: string): Promise<Record<string, string>> {
+  const issuer = issuerOfGateway(gatewayUrl);
+  const token = sub === undefined ? await issuer.operatorToken() : await issuer.token(sub);
+  return { authorization: `Bearer ${token}` };
+}
