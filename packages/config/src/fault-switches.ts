@@ -18,6 +18,8 @@ export interface FaultSwitch<T> {
   kind: "fault" | "unsafe";
   /** The incident scenario (e2e/<name>.test.ts) that uses it. */
   scenario: string;
+  /** Other runs that use it, e.g. chaos's negative control. */
+  alsoUsedBy?: string[];
   description: string;
   parse: (raw: string) => T;
 }
@@ -27,6 +29,7 @@ export const FAULT_SWITCHES = {
     service: "order",
     kind: "fault",
     scenario: "duplicate-order",
+    alsoUsedBy: ["chaos (negative control)"],
     description:
       "PlaceOrder commits its transaction, then waits this many ms before answering: the ack is slower than the caller's deadline.",
     parse: parse.integer(1, 600_000),
@@ -35,6 +38,7 @@ export const FAULT_SWITCHES = {
     service: "order",
     kind: "fault",
     scenario: "duplicate-order",
+    alsoUsedBy: ["chaos (negative control)"],
     description: "How many PlaceOrder replies FAULT_ORDER_SLOW_ACK_MS delays (the first N); unset: every reply.",
     parse: parse.integer(1, 1_000_000),
   },
@@ -42,6 +46,7 @@ export const FAULT_SWITCHES = {
     service: "order",
     kind: "unsafe",
     scenario: "duplicate-order",
+    alsoUsedBy: ["chaos (negative control)"],
     description: "PlaceOrder ignores the idempotency key, so every retry places a new order (the safeguard off).",
     parse: parse.boolean,
   },

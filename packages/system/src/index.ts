@@ -1,10 +1,11 @@
 /**
  * The system's shape, written once, as plain data: each service's name, role,
  * schema, NATS user, ports, and what it consumes and publishes. The harness,
- * `pnpm start`, the credentials and the fault switches' service names are
+ * `pnpm start`, the credentials, the fault switches' service names and the
+ * services and streams tables of docs/architecture.md (`pnpm reference`) are
  * derived from it; what cannot be derived (docker-compose.yml,
- * infra/nats/users.conf, infra/postgres/roles.sql, infra/prometheus/prometheus.yml,
- * the services table of docs/architecture.md) is checked against it by
+ * infra/nats/users.conf, infra/postgres/roles.sql, infra/prometheus/prometheus.yml)
+ * is checked against it by
  * tooling/checks/test/catalogue.test.ts, which names the file and the line
  * that disagree.
  */
@@ -13,6 +14,12 @@ export interface ServiceEntry {
   /** The folder under services/, the NATS user, the compose service, the OTel service name. */
   name: string;
   role: "edge" | "event-driven";
+  /** What it owns, in words (the services table of docs/architecture.md is generated from this catalogue). */
+  owns: string;
+  /** Request-reply subjects it answers. */
+  answers?: readonly string[];
+  /** Request-reply subjects it asks. */
+  asks?: readonly string[];
   /** Its own Postgres schema and role (none for the stateless gateway). */
   database?: { schema: string; role: string };
   /** The domain whose subjects it publishes (`<domain>.>`), if any. */
@@ -28,6 +35,7 @@ export const SYSTEM = [
   {
     name: "order",
     role: "event-driven",
+    owns: "`orders`: orders, items, timeline, idempotency keys, inbox, outbox",
     database: { schema: "orders", role: "order_svc" },
     publishes: "orders",
     consumes: [
@@ -43,6 +51,8 @@ export const SYSTEM = [
   {
     name: "inventory",
     role: "event-driven",
+    owns: "`inventory`: stock, reservations, inbox, outbox",
+    answers: ["rpc.inventory.stock.get", "rpc.inventory.stock.list"],
     database: { schema: "inventory", role: "inventory_svc" },
     publishes: "inventory",
     consumes: [
@@ -55,6 +65,7 @@ export const SYSTEM = [
   {
     name: "payment",
     role: "event-driven",
+    owns: "`payments`: charges (one per order), inbox, outbox",
     database: { schema: "payments", role: "payment_svc" },
     publishes: "payments",
     consumes: [{ durable: "payment-stock-reserved", subject: "inventory.stock.reserved" }],
@@ -63,6 +74,7 @@ export const SYSTEM = [
   {
     name: "notification",
     role: "event-driven",
+    owns: "`notifications`: notifications (one per order and kind), inbox, outbox",
     database: { schema: "notifications", role: "notification_svc" },
     publishes: "notifications",
     consumes: [
@@ -71,7 +83,14 @@ export const SYSTEM = [
     ],
     httpPort: 8084,
   },
-  { name: "gateway", role: "edge", consumes: [], httpPort: 8080 },
+  {
+    name: "gateway",
+    role: "edge",
+    owns: "nothing (stateless edge): HTTP API, validation, correlation ids, the retry policy",
+    asks: ["rpc.inventory.stock.get", "rpc.inventory.stock.list"],
+    consumes: [],
+    httpPort: 8080,
+  },
 ] as const satisfies readonly ServiceEntry[];
 
 /**
@@ -82,7 +101,11 @@ export const SYSTEM = [
  * order service, consumers through NATS, the outboxes through each service's
  * /metrics.
  */
-export const CONSOLE = { name: "console", httpPort: 8085 } as const;
+export const CONSOLE = {
+  name: "console",
+  httpPort: 8085,
+  owns: "nothing (operator tool): orders via the order service, consumers via NATS, outboxes via `/metrics`, spans it receives; redrives dead letters",
+} as const;
 
 export type ServiceName = (typeof SYSTEM)[number]["name"];
 export const SERVICE_NAMES = SYSTEM.map((s) => s.name) as ServiceName[];

@@ -13,7 +13,7 @@ import { parse as parseYaml } from "yaml";
  * system's shape and cannot be derived from it. Each mismatch names the file
  * and the line (or the entry) to fix.
  */
-/** Where the services table, the streams and the pattern table live. */
+/** Where the streams and the pattern table live (the services table there is generated: pnpm reference). */
 const ARCHITECTURE = "docs/architecture.md";
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
@@ -26,7 +26,6 @@ export function catalogueMismatches(): string[] {
   const users = read("infra/nats/users.conf");
   const roles = read("infra/postgres/roles.sql");
   const prometheus = read("infra/prometheus/prometheus.yml");
-  const readme = read(ARCHITECTURE); // the services table
   const subscriptions = (name: string) => {
     try {
       return read(`services/${name}/src/subscriptions.ts`);
@@ -68,16 +67,6 @@ export function catalogueMismatches(): string[] {
         `infra/prometheus/prometheus.yml:${lineOf(prometheus, "targets")}: no target "${s.name}:${s.httpPort}"`,
       );
     }
-    const row = readme.split("\n").find((l) => l.startsWith(`| ${s.name} `));
-    if (!row) problems.push(`docs/architecture.md: no row for ${s.name} in the services table`);
-    else {
-      if (!row.includes(String(s.httpPort)))
-        problems.push(`docs/architecture.md:${lineOf(readme, row)}: ${s.name}'s port ${s.httpPort}`);
-      for (const c of s.consumes) {
-        if (!row.includes(c.subject))
-          problems.push(`docs/architecture.md:${lineOf(readme, row)}: ${s.name} consumes ${c.subject}`);
-      }
-    }
     const code = subscriptions(s.name);
     for (const c of s.consumes) {
       if (!code.includes(`durable: "${c.durable}"`)) {
@@ -85,7 +74,7 @@ export function catalogueMismatches(): string[] {
       }
     }
   }
-  // The console: its compose service, its NATS user, its row in the services table.
+  // The console: its compose service, its NATS user.
   const consoleEnv = compose.services[CONSOLE.name]?.environment;
   if (!consoleEnv) problems.push(`docker-compose.yml: no service ${CONSOLE.name}`);
   else {
@@ -102,10 +91,6 @@ export function catalogueMismatches(): string[] {
   }
   if (!users.includes(`{ user: ${CONSOLE.name}, password: ${devPassword(CONSOLE.name)}`)) {
     problems.push(`infra/nats/users.conf: no line for the console's user`);
-  }
-  const consoleRow = readme.split("\n").find((l) => l.startsWith(`| ${CONSOLE.name} `));
-  if (!consoleRow?.includes(String(CONSOLE.httpPort))) {
-    problems.push(`docs/architecture.md: no row for ${CONSOLE.name} (port ${CONSOLE.httpPort}) in the services table`);
   }
   // Streams: one per publishing domain (proto/src/subjects.ts), each consumed subject in one of them.
   const domains = SYSTEM.flatMap((s) => ("publishes" in s ? [s.publishes as string] : []));

@@ -12,15 +12,15 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SettingsShape } from "@orderflow/config";
+import { FAULT_SWITCHES, type SettingsShape } from "@orderflow/config";
 import { consoleSettings } from "@orderflow/console/config";
-import { STREAMS } from "@orderflow/contracts";
+import { EVENTS, STREAMS } from "@orderflow/contracts";
 import { gatewaySettings } from "@orderflow/gateway/config";
 import { inventorySettings } from "@orderflow/inventory/config";
 import { notificationSettings } from "@orderflow/notification/config";
 import { orderSettings } from "@orderflow/order/config";
 import { paymentSettings } from "@orderflow/payment/config";
-import { CONSOLE, SYSTEM } from "@orderflow/system";
+import { CONSOLE, type ServiceEntry, SYSTEM } from "@orderflow/system";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const SERVICES: [string, SettingsShape][] = [
@@ -79,8 +79,46 @@ function streamsTable(): string {
   return lines.join("\n");
 }
 
+function faultSwitchTable(): string {
+  const lines = ["| variable | service | kind | what it does | used by |", "| --- | --- | --- | --- | --- |"];
+  for (const [name, sw] of Object.entries(FAULT_SWITCHES)) {
+    const usedBy = [sw.scenario, ...(("alsoUsedBy" in sw && sw.alsoUsedBy) || [])].join(", ");
+    lines.push(`| \`${name}\` | ${sw.service} | ${sw.kind} | ${cell(sw.description)} | ${usedBy} |`);
+  }
+  return lines.join("\n");
+}
+
+const code = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(", ");
+function servicesTable(): string {
+  const lines = ["| service | owns | consumes | publishes | ports |", "| --- | --- | --- | --- | --- |"];
+  for (const s of SYSTEM) {
+    const entry: ServiceEntry = s;
+    const consumes = [
+      entry.consumes.length ? code(entry.consumes.map((c) => c.subject)) : "",
+      entry.answers ? `answers ${code(entry.answers)}` : "",
+    ].filter(Boolean);
+    const events = entry.publishes
+      ? Object.values(EVENTS)
+          .map((e) => e.subject)
+          .filter((subject) => subject.startsWith(`${entry.publishes}.`))
+      : [];
+    const publishes = events.length ? code(events) : entry.asks ? `- (asks ${code(entry.asks)})` : "-";
+    const ports =
+      entry.role === "edge"
+        ? `${entry.httpPort} (API, \`/healthz\`, \`/readyz\`, \`/metrics\`)`
+        : `${entry.grpcPort ? `${entry.grpcPort} gRPC, ` : ""}${entry.httpPort} ops`;
+    lines.push(`| ${entry.name} | ${cell(entry.owns)} | ${consumes.join("; ") || "-"} | ${publishes} | ${ports} |`);
+  }
+  lines.push(
+    `| ${CONSOLE.name} | ${cell(CONSOLE.owns)} | - | - | ${CONSOLE.httpPort} (pages, \`/v1/traces\`), 127.0.0.1 only |`,
+  );
+  return lines.join("\n");
+}
+
 const TARGETS: { file: string; name: string; render: () => string }[] = [
   { file: "docs/configuration.md", name: "settings", render: settingsTable },
+  { file: "docs/configuration.md", name: "fault switches", render: faultSwitchTable },
+  { file: "docs/architecture.md", name: "services", render: servicesTable },
   { file: "docs/architecture.md", name: "streams", render: streamsTable },
 ];
 
