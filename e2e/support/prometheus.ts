@@ -1,13 +1,15 @@
 /**
  * Debian's Prometheus server (the `prometheus` package, beside promtool),
  * scraping every service of a running system with the project's alert rules
- * loaded as they are, at a short scrape and evaluation interval.
+ * (their expressions as written; their `for:` durations as written, or divided
+ * by `forDividedBy`), at a short scrape and evaluation interval.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, REPO_ROOT, waitFor } from "@orderflow/stack";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 
 export interface PrometheusHandle {
   url: string;
@@ -17,10 +19,30 @@ export interface PrometheusHandle {
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(targets: string[], { intervalS = 1 } = {}): Promise<PrometheusHandle> {
+const RULES = join(REPO_ROOT, "infra", "prometheus", "alerts.yml");
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** infra/prometheus/alerts.yml with every `for:` divided by `by` (whole seconds, at least 1). */
+export function rulesWithShorterFor(by: number): string {
+  const doc = parseYaml(readFileSync(RULES, "utf8")) as { groups: { rules: { for?: string }[] }[] };
+  for (const rule of doc.groups.flatMap((g) => g.rules)) {
+    if (!rule.for) continue;
+    const m = /^(\d+)([smh])$/.exec(rule.for);
+    if (!m) throw new Error(`alerts.yml: a for: of ${rule.for} is not one number and a unit`);
+    rule.for = `${Math.max(1, Math.round((Number(m[1]) * (SECONDS[m[2] as string] as number)) / by))}s`;
+  }
+  return toYaml(doc);
+}
+
+export async function startPrometheus(
+  targets: string[],
+  { intervalS = 1, forDividedBy = 1 } = {},
+): Promise<PrometheusHandle> {
   const dir = mkdtempSync(join(tmpdir(), "orderflow-prometheus-"));
   const port = await freePort();
   const config = join(dir, "prometheus.yml");
+  const rules = forDividedBy === 1 ? RULES : join(dir, "alerts.yml");
+  if (rules !== RULES) writeFileSync(rules, rulesWithShorterFor(forDividedBy));
   writeFileSync(
     config,
     JSON.stringify({
@@ -29,7 +51,7 @@ export async function startPrometheus(targets: string[], { intervalS = 1 } = {})
         evaluation_interval: `${intervalS}s`,
         scrape_timeout: `${intervalS}s`,
       },
-      rule_files: [join(REPO_ROOT, "infra", "prometheus", "alerts.yml")],
+      rule_files: [rules],
       scrape_configs: [{ job_name: "orderflow", static_configs: [{ targets }] }],
     }),
   );
