@@ -1,6 +1,8 @@
 /**
  * docker-compose.yml, proven without a Docker engine: every service is started
- * from its build (dist/, the image's command) with exactly the environment
+ * from dist/ as the image's command runs it (the sources transpiled as the
+ * harness does; the image's `turbo run build` gives the same modules through
+ * tsc, whose types `pnpm check` checks) with exactly the environment
  * compose gives it (plus the image's NODE_ENV=production), with compose's host
  * names mapped to loopback and its ports to free ones. Postgres gets the
  * compose init script (infra/postgres/roles.sql), nats-server the compose
@@ -18,6 +20,7 @@ import {
   baseEnv,
   createServiceProcess,
   createTestDatabase,
+  ensureTranspiled,
   freePort,
   NATS_USERS_CONF,
   type NatsServerHandle,
@@ -68,10 +71,7 @@ describe("compose-wiring", () => {
     compose = parse(
       execFileSync("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: REPO_ROOT, encoding: "utf8" }),
     );
-    execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], {
-      cwd: REPO_ROOT,
-      stdio: "inherit",
-    });
+    await ensureTranspiled();
     nats = await startNatsServer({ extraConfig: readFileSync(NATS_USERS_CONF, "utf8") });
     database = await createTestDatabase();
     await applyRoles(database.url); // what compose's postgres runs from docker-entrypoint-initdb.d

@@ -79,7 +79,7 @@ const env = Object.fromEntries(
   ]),
 ) as unknown as Record<ServiceName, Record<string, string>>;
 console.log(`starting the system (compiled) for a ${MINUTES}-minute soak at ${RATE} orders/s ...`);
-const system = await startSystem({ services: [...SERVICE_NAMES], built: true, env });
+const system = await startSystem({ services: [...SERVICE_NAMES], built: true, transpile: false, env });
 const db = new pg.Pool({ connectionString: system.database.url, max: 2 });
 const q = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
   (await db.query<T>(sql, params)).rows;

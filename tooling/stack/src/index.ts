@@ -10,4 +10,5 @@ export * from "./start-postgres-server.js";
 export * from "./start-service.js";
 export * from "./start-system.js";
 export * from "./test-issuer.js";
+export * from "./transpile.js";
 export * from "./wait-for.js";

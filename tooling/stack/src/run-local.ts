@@ -18,7 +18,10 @@
  *   letters and each order's trace; the services export their spans to it
  *   (OTLP/HTTP JSON) unless OTEL_EXPORTER_OTLP_ENDPOINT is set (e.g. to a Jaeger).
  * - The five services as separate processes (each migrates its own schema;
- *   inventory seeds the catalogue), their logs interleaved and readable.
+ *   inventory seeds the catalogue), their logs interleaved and readable; run
+ *   from dist/ as the image runs them, transpiled from the current sources
+ *   first (about a second; transpile.ts), which starts each in a fraction of
+ *   the time tsx takes.
  * - A service that dies is restarted by a supervisor (growing delay) and the
  *   exit is printed: reported, never hidden.
  * - Ctrl-C (or SIGTERM) stops the services gracefully, then what was started here.
@@ -36,6 +39,7 @@ import pg from "pg";
 import { freePort } from "./free-port.js";
 import { applyRoles, NATS_USERS, NATS_USERS_CONF, type PG_ROLES, urlAsRole } from "./service-credentials.js";
 import { createServiceProcess, REPO_ROOT, type ServiceProcess } from "./start-service.js";
+import { transpileWorkspace } from "./transpile.js";
 import { waitFor } from "./wait-for.js";
 
 const offset = Number(process.env.PORT_OFFSET ?? 0);
@@ -169,6 +173,8 @@ async function issuer(): Promise<{ url: string; startedHere: boolean }> {
   return { url, startedHere: true };
 }
 
+const transpiling = transpileWorkspace();
+transpiling.catch(() => {}); // reported where it is awaited, below
 const databaseUrl = await postgres();
 const databaseUrlOf = await serviceDatabaseUrls(databaseUrl);
 const { url: natsUrl, withUsers } = await nats();
@@ -238,6 +244,7 @@ const processes: ServiceProcess[] = services.map(([name, replica, env, readyPort
     readyUrl: `http://127.0.0.1:${readyPort}/readyz`,
     onLine: (line) => print(name, line, label),
     ownProcessGroup: true,
+    built: true,
     // A service that dies is restarted (with a growing delay) and reported, as compose's restart policy does.
     supervise: true,
     onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m ${label}: ${message}`),
@@ -251,6 +258,7 @@ processes.push(
     readyUrl: `${consoleUrl}/readyz`,
     onLine: (line) => print("console", line),
     ownProcessGroup: true,
+    built: true,
     supervise: true,
     onSupervisorEvent: (message) => console.log(`\x1b[1;31m${"supervisor".padEnd(12)}\x1b[0m console: ${message}`),
   }),
@@ -272,6 +280,7 @@ process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
 try {
+  await transpiling;
   await Promise.all(processes.map((p) => p.start()));
 } catch (err) {
   console.error(`a service did not start: ${(err as Error).message}`);

@@ -16,6 +16,7 @@ import { type NatsServerHandle, startNatsServer } from "./start-nats-server.js";
 import { type PostgresServerHandle, startPostgresServer } from "./start-postgres-server.js";
 import { baseEnv, createServiceProcess, REPO_ROOT, readyTimeoutMs, type ServiceProcess } from "./start-service.js";
 import { registerGatewayIssuer, startTestIssuer, type TestIssuer } from "./test-issuer.js";
+import { ensureTranspiled } from "./transpile.js";
 
 // The services and their order come from the catalogue (packages/system).
 export { SERVICE_NAMES, type ServiceName } from "@orderflow/system";
@@ -35,8 +36,14 @@ export interface SystemOptions {
   postgres?: "shared" | "private";
   /** Restart a service process that exits without stop() (see createServiceProcess). */
   supervise?: boolean;
-  /** Run the compiled services (dist/, as the image does; needs `pnpm build`) instead of their sources. */
+  /**
+   * Run the services from dist/ as the image does (default), or from their
+   * TypeScript sources through tsx (false). dist/ is made from the current
+   * sources first (ensureTranspiled), unless `transpile: false` says that a
+   * `pnpm build` made it.
+   */
   built?: boolean;
+  transpile?: boolean;
   /** A three-node JetStream cluster instead of one nats-server; streams get STREAM_REPLICAS=3. */
   natsCluster?: boolean;
   /** How long each service may take to become ready (default SERVICE_READY_TIMEOUT_MS, else 90 s). */
@@ -73,6 +80,8 @@ export interface System {
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const runId = `${Date.now().toString(36)}`;
+  const built = options.built ?? true;
+  if (built && options.transpile !== false) await ensureTranspiled();
   // The same users and permissions as docker compose: each service its own NATS user.
   // (inlined: nats-server resolves `include` relative to the including file)
   const natsCluster = options.natsCluster
@@ -176,7 +185,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           readyUrl: `http://127.0.0.1:${port}/readyz`,
           readyTimeoutMs: options.readyTimeoutMs ?? readyTimeoutMs(),
           supervise: options.supervise,
-          built: options.built,
+          built,
           logFile: join(REPO_ROOT, ".tmp", "e2e-logs", runId, `${label}.log`),
         });
         processes.set(label, proc);

@@ -30,7 +30,7 @@ export async function startMeasuredSystem(serviceEnv: Record<string, string>): P
     ]),
   ) as unknown as Record<ServiceName, Record<string, string>>;
   console.log("starting the system (compiled, as the image runs it) ...");
-  return startSystem({ services: [...SERVICE_NAMES], built: true, env });
+  return startSystem({ services: [...SERVICE_NAMES], built: true, transpile: false, env });
 }
 
 /** Stock for the whole run, then each service's idle RSS (MB) after a short settle. */
