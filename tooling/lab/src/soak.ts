@@ -12,6 +12,8 @@
  * judged only when the second half spans 15 minutes or more):
  * - a service's RSS slope above --max-rss-slope MB/h (default 20);
  * - POST or placed-to-final p99 slope above --max-latency-slope ms/h (default 50);
+ * - the retained tables' (inboxes, outboxes, consumer failures, idempotency
+ *   keys) total size slope above --max-retained-slope MB/h (default 10);
  * - an inbox row, a published outbox row or an idempotency key older than its
  *   retention window plus two pruning intervals (retention fell behind).
  * --short-windows shortens the retention windows (stream 2 min, inbox 3 min,
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     "short-windows": { type: "boolean", default: false },
     "max-rss-slope": { type: "string", default: "20" },
     "max-latency-slope": { type: "string", default: "50" },
+    "max-retained-slope": { type: "string", default: "10" },
     "skip-build": { type: "boolean", default: false },
   },
 });
@@ -50,6 +53,15 @@ for (const [name, v] of [
 }
 
 const SCHEMAS = ["orders", "inventory", "payments", "notifications"];
+/** The tables retention bounds (their size must level off); the rest is business data, which grows. */
+const RETAINED = /\.(inbox|outbox|consumer_failures|idempotency_keys)$/;
+const sumMb = (s: { tablesMb: Record<string, number> }, which: (table: string) => boolean) =>
+  round(
+    Object.entries(s.tablesMb)
+      .filter(([t]) => which(t))
+      .reduce((a, [, mb]) => a + mb, 0),
+    1,
+  );
 /** Retention windows of the run (seconds) and the pruning interval. */
 const windows = values["short-windows"]
   ? { streamS: 120, inboxS: 180, keysS: 120, outboxS: 120, intervalMs: 10_000 }
@@ -227,22 +239,21 @@ try {
   };
 
   const every5 = samples.filter((s, i) => i === samples.length - 1 || Math.round(s.minute) % 5 === 0);
-  const total = (s: Sample) =>
-    round(
-      Object.values(s.tablesMb).reduce((a, b) => a + b, 0),
-      1,
-    );
+  const retainedMb = (s: Sample) => sumMb(s, (t) => RETAINED.test(t));
+  const businessMb = (s: Sample) => sumMb(s, (t) => !RETAINED.test(t));
+  const retainedSlope = round(slope(late.map(retainedMb)), 2);
   console.log(
-    `\n| minute | RSS MB (order, inventory, payment, notification, gateway) | tables+indexes MB | POST p50/p99 ms | placed-to-final p50/p99 ms | relay p99 ms | consumer p99 ms | pending | accepted/failed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `\n| minute | RSS MB (order, inventory, payment, notification, gateway) | retained tables MB | business tables MB | POST p50/p99 ms | placed-to-final p50/p99 ms | relay p99 ms | consumer p99 ms | pending | accepted/failed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   );
   for (const s of every5) {
     console.log(
-      `| ${s.minute} | ${SERVICE_NAMES.map((n) => s.rss[n]).join(", ")} | ${total(s)} | ${s.postP50} / ${s.postP99} | ${s.finalP50} / ${s.finalP99} | ${s.relayP99} | ${s.consumerP99} | ${s.pending} | ${s.accepted}/${s.failed} |`,
+      `| ${s.minute} | ${SERVICE_NAMES.map((n) => s.rss[n]).join(", ")} | ${retainedMb(s)} | ${businessMb(s)} | ${s.postP50} / ${s.postP99} | ${s.finalP50} / ${s.finalP99} | ${s.relayP99} | ${s.consumerP99} | ${s.pending} | ${s.accepted}/${s.failed} |`,
     );
   }
   console.log(`\nslopes per hour over the second half:`);
   console.log(`  RSS MB/h: ${JSON.stringify(rssSlopes)}`);
   console.log(`  p99 ms/h: ${JSON.stringify(latencySlopes)}`);
+  console.log(`  retained tables MB/h: ${retainedSlope} (inboxes, outboxes, consumer failures, idempotency keys)`);
   console.log(`  tables MB/h: ${JSON.stringify(tableSlopes)}`);
   // A slope fitted on a few minutes is GC noise extrapolated to an hour: judged only over 15 minutes or more.
   const judged = (late.at(-1)?.minute ?? 0) - (late[0]?.minute ?? 0) >= 15;
@@ -255,16 +266,31 @@ try {
     ...Object.entries(judged ? latencySlopes : {})
       .filter(([, v]) => v > Number(values["max-latency-slope"]))
       .map(([k, v]) => `${k} grows ${v} ms/h (limit ${values["max-latency-slope"]})`),
+    ...(judged && retainedSlope > Number(values["max-retained-slope"])
+      ? [`the retained tables grow ${retainedSlope} MB/h (limit ${values["max-retained-slope"]})`]
+      : []),
     ...overdue.map((r) => `${r.n} rows of ${r.what} are past their retention window`),
   ];
   console.log(
-    JSON.stringify({ minutes: MINUTES, rate: RATE, windows, samples, rssSlopes, latencySlopes, tableSlopes, overdue }),
+    JSON.stringify({
+      minutes: MINUTES,
+      rate: RATE,
+      windows,
+      samples,
+      rssSlopes,
+      latencySlopes,
+      retainedSlope,
+      tableSlopes,
+      overdue,
+    }),
   );
   if (problems.length) {
     console.error(`\nsoak FAILED:\n  ${problems.join("\n  ")}`);
     process.exitCode = 1;
   } else {
-    console.log("\nsoak passed: RSS and p99 latencies do not trend up, and no row outlived its retention window");
+    console.log(
+      "\nsoak passed: RSS, p99 latencies and the retained tables' size do not trend up, and no row outlived its retention window",
+    );
   }
 } finally {
   await db.end();

@@ -287,7 +287,7 @@ try {
   await stopAll(1);
 }
 console.log(`
-  orderflow is running
+  orderflow is running (ready ${process.uptime().toFixed(1)} s after pnpm start)
     gateway (HTTP API)   http://127.0.0.1:${port(8080)}   every /api/v1 call needs a bearer token:
                          TOKEN=$(pnpm -s run token --sub c-1)
                          curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port(8080)}/api/v1/inventory
