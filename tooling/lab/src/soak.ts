@@ -109,6 +109,8 @@ interface Sample {
   pending: number;
   accepted: number;
   failed: number;
+  /** The answers that were not 201, by status and problem type (0: no answer). */
+  notAccepted: Record<string, number>;
 }
 
 try {
@@ -189,6 +191,13 @@ try {
       pending: Number(pending?.n ?? 0),
       accepted: ok.length,
       failed: taken.length - ok.length,
+      notAccepted: taken
+        .filter((a) => a.status !== 201)
+        .reduce<Record<string, number>>((acc, a) => {
+          const key = a.type ? `${a.status} ${a.type}` : String(a.status);
+          acc[key] = (acc[key] ?? 0) + 1;
+          return acc;
+        }, {}),
     };
     samples.push(sample);
     console.log(`  ${JSON.stringify(sample)}`);
