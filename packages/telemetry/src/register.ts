@@ -20,20 +20,33 @@
  * failures are not the service's failures.
  */
 import { register } from "node:module";
-import { FastifyOtelInstrumentation } from "@fastify/otel";
-import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OtlpProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { registerInstrumentations } from "@opentelemetry/instrumentation";
-import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
-import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
-import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
-import { PinoInstrumentation } from "@opentelemetry/instrumentation-pino";
-import { defaultResource, detectResources, envDetector } from "@opentelemetry/resources";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { createAddHookMessageChannel } from "import-in-the-middle";
 
+// Loaded only when telemetry is on, and only the exporter in use: a service with
+// OTEL_SDK_DISABLED=true loads none of OpenTelemetry, and none loads both exporters.
 if (process.env.OTEL_SDK_DISABLED !== "true") {
+  const [
+    { FastifyOtelInstrumentation },
+    { registerInstrumentations },
+    { GrpcInstrumentation },
+    { HttpInstrumentation },
+    { PgInstrumentation },
+    { PinoInstrumentation },
+    { defaultResource, detectResources, envDetector },
+    { BatchSpanProcessor },
+    { NodeTracerProvider },
+    { createAddHookMessageChannel },
+  ] = await Promise.all([
+    import("@fastify/otel"),
+    import("@opentelemetry/instrumentation"),
+    import("@opentelemetry/instrumentation-grpc"),
+    import("@opentelemetry/instrumentation-http"),
+    import("@opentelemetry/instrumentation-pg"),
+    import("@opentelemetry/instrumentation-pino"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/sdk-trace-node"),
+    import("import-in-the-middle"),
+  ]);
   // The loader hook intercepts only the modules an instrumentation hooks (http, gRPC, fastify,
   // pino, pg), not every module the service loads: wrapping them all cost ~2 CPU-seconds of
   // every start (import-in-the-middle's "only intercepting hooked modules").
@@ -44,7 +57,11 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
   // exporters of metrics and logs (~14 MB more memory per service) and by default runs them on
   // every metric and log line.
   const protocol = process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-  const exporter = protocol === "http/json" ? new OtlpJsonExporter() : new OtlpProtoExporter();
+  const { OTLPTraceExporter } =
+    protocol === "http/json"
+      ? await import("@opentelemetry/exporter-trace-otlp-http")
+      : await import("@opentelemetry/exporter-trace-otlp-proto");
+  const exporter = new OTLPTraceExporter();
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
     spanProcessors: [new BatchSpanProcessor(exporter)],
