@@ -44,13 +44,19 @@ export interface ServiceProcessOptions {
   supervise?: boolean;
   /** Told of each supervisor event (an exit, a restart); the default writes to stderr. */
   onSupervisorEvent?: (message: string) => void;
+  /** A plain Node script to run instead of the service (the supervisor's own test). */
+  script?: string;
 }
 
 export interface ServiceExit {
   at: Date;
   code: number | string | null;
-  /** "killed": by kill() (a fault schedule); "died": nobody asked it to stop. */
-  cause: "killed" | "died";
+  /**
+   * "killed": by kill() (a fault schedule); "died": nobody asked it to stop;
+   * "unready": a restart that ran but never became ready within its budget,
+   * killed by the supervisor (as a liveness probe would) to be tried again.
+   */
+  cause: "killed" | "died" | "unready";
 }
 
 export interface ServiceProcess {
@@ -105,6 +111,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
   let exit: Promise<number | string | null> = Promise.resolve(null);
   let stopping = false;
   let killing = false;
+  let unready = false;
   let ready: Promise<void> = Promise.resolve();
   let consecutiveRestarts = 0;
   let readySince = 0;
@@ -116,13 +123,15 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
   // The supervisor: restart after an exit nobody asked for, with a growing delay.
   const supervise = (code: number | string | null) => {
     if (!options.supervise || stopping) return;
-    const cause = killing ? "killed" : "died";
+    const cause = unready ? "unready" : killing ? "killed" : "died";
     killing = false;
+    unready = false;
     exits.push({ at: new Date(), code, cause });
     if (Date.now() - readySince > 30_000) consecutiveRestarts = 0; // it had been healthy for a while
     const delayMs = backoffDelayMs(consecutiveRestarts + 1, { baseMs: 500, maxMs: 10_000 });
     consecutiveRestarts++;
-    tell(`${cause === "killed" ? "was killed" : "DIED ON ITS OWN"} (${code}); restarting in ${delayMs} ms`);
+    const what = { killed: "was killed", unready: "was not ready in time", died: "DIED ON ITS OWN" }[cause];
+    tell(`${what} (${code}); restarting in ${delayMs} ms`);
     ready = new Promise<void>((resolve) => {
       setTimeout(() => {
         if (stopping) return resolve();
@@ -131,10 +140,14 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
             tell("restarted and ready");
             resolve();
           },
-          // It died again before it was ready: that exit schedules the next try.
           (err: Error) => {
             tell(`restart failed: ${err.message.split("\n")[0]}`);
-            resolve(ready);
+            // It died again before it was ready: that exit has scheduled the next try already.
+            if (!handle.running) return resolve(ready);
+            // It runs but never became ready: kill it; that exit schedules the next try.
+            unready = true;
+            child?.kill("SIGKILL");
+            void exit.then(() => resolve(ready));
           },
         );
       }, delayMs);
@@ -197,9 +210,11 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       const entry = join(REPO_ROOT, "services", options.service, "src", "main.ts");
       // OpenTelemetry's loader hook must be registered before the service's modules load.
       const telemetry = join(REPO_ROOT, "packages", "telemetry", "src", "register.ts");
-      const args = options.built
-        ? ["--import", "@orderflow/telemetry/register", "dist/main.js"]
-        : ["--conditions=development", "--import", "tsx", "--import", telemetry, entry];
+      const args = options.script
+        ? [options.script]
+        : options.built
+          ? ["--import", "@orderflow/telemetry/register", "dist/main.js"]
+          : ["--conditions=development", "--import", "tsx", "--import", telemetry, entry];
       const proc = spawn(process.execPath, args, {
         cwd: options.built ? join(REPO_ROOT, "services", options.service) : REPO_ROOT,
         env: options.env,
