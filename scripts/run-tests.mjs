@@ -2,10 +2,11 @@
 // One test run for the whole repository, with node:test.
 //   node scripts/run-tests.mjs                 every unit, component and e2e test
 //   node scripts/run-tests.mjs --e2e NAME...   the named e2e scenarios (e2e/NAME.test.ts), or all of them
-// Files run one at a time (--test-concurrency=1): e2e scenarios start their own
-// nats-server and several service processes, and this machine has two cores.
-// The spec reporter writes to the terminal; a TAP copy is parsed to print the
-// closing "# pass N / # fail N" lines and a plain "N passed, N failed" line.
+// Unit and component test files run two at a time, then the e2e scenarios one at
+// a time (each starts its own nats-server and several service processes, and
+// this machine has two cores). The spec reporter writes to the terminal; TAP
+// copies are parsed to print the closing "# pass N / # fail N" lines and a
+// plain "N passed, N failed" line with each group's duration.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -37,35 +38,49 @@ if (e2eOnly) {
     for (const d of readdirSync(join(root, group))) dirs.push(`${group}/${d}/test`);
   }
   files = dirs.flatMap((d) => testFiles(join(root, d)));
-  // Unit and component tests first, then the slower end-to-end scenarios.
-  files.sort((a, b) => Number(a.startsWith("e2e/")) - Number(b.startsWith("e2e/")) || a.localeCompare(b));
+  files.sort();
 }
 
 mkdirSync(join(root, ".tmp"), { recursive: true });
-const tap = join(root, ".tmp", "test-results.tap");
-const result = spawnSync(
-  process.execPath,
-  [
-    "--conditions=development",
-    "--import",
-    "tsx",
-    "--test",
-    "--test-concurrency=1",
-    "--test-reporter=spec",
-    "--test-reporter-destination=stdout",
-    "--test-reporter=tap",
-    `--test-reporter-destination=${tap}`,
-    ...files,
-  ],
-  { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "test" } },
-);
+/** One node:test run over `group`; its TAP copy goes to .tmp/test-results-<name>.tap. */
+function run(name, group, concurrency) {
+  if (!group.length) return { status: 0, summary: "", seconds: 0 };
+  const tap = join(root, ".tmp", `test-results-${name}.tap`);
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      "--conditions=development",
+      "--import",
+      "tsx",
+      "--test",
+      `--test-concurrency=${concurrency}`,
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=tap",
+      `--test-reporter-destination=${tap}`,
+      ...group,
+    ],
+    { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "test" } },
+  );
+  const summary = existsSync(tap) ? readFileSync(tap, "utf8") : "";
+  return { status: result.status, summary, seconds: Math.round((Date.now() - started) / 1000) };
+}
 
-const summary = existsSync(tap) ? readFileSync(tap, "utf8") : "";
-const count = (key) => Number(summary.match(new RegExp(`^# ${key} (\\d+)$`, "m"))?.[1] ?? 0);
+// Unit and component tests two files at a time (each has its own database and
+// nats-server, and most of their time is waiting on them); then the scenarios
+// one at a time.
+const units = run("units", files.filter((f) => !f.startsWith("e2e/")), 2);
+const e2e = run("e2e", files.filter((f) => f.startsWith("e2e/")), 1);
+const results = [units, e2e];
+const count = (key) =>
+  results.reduce((n, r) => n + Number(r.summary.match(new RegExp(`^# ${key} (\\d+)$`, "m"))?.[1] ?? 0), 0);
 // A test cancelled by a failed hook (a system that never became ready) did not
 // pass: it counts as failed, so the closing line tells the truth.
 const [pass, failed, cancelled, skipped] = [count("pass"), count("fail"), count("cancelled"), count("skipped")];
 const fail = failed + cancelled;
 console.log(`\n# pass ${pass}\n# fail ${fail}${cancelled ? ` (${cancelled} cancelled)` : ""}`);
-console.log(`${pass} passed, ${fail} failed${skipped ? `, ${skipped} skipped` : ""}`);
-process.exit(result.status === 0 && fail === 0 && pass > 0 ? 0 : 1);
+console.log(
+  `${pass} passed, ${fail} failed${skipped ? `, ${skipped} skipped` : ""} (unit and component tests ${units.seconds} s, end-to-end scenarios ${e2e.seconds} s)`,
+);
+process.exit(results.every((r) => r.status === 0) && fail === 0 && pass > 0 ? 0 : 1);
