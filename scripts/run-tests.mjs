@@ -70,8 +70,16 @@ function run(name, group, concurrency) {
 // Unit and component tests two files at a time (each has its own database and
 // nats-server, and most of their time is waiting on them); then the scenarios
 // one at a time.
-const units = run("units", files.filter((f) => !f.startsWith("e2e/")), 2);
-const e2e = run("e2e", files.filter((f) => f.startsWith("e2e/")), 1);
+const units = run(
+  "units",
+  files.filter((f) => !f.startsWith("e2e/")),
+  2,
+);
+const e2e = run(
+  "e2e",
+  files.filter((f) => f.startsWith("e2e/")),
+  1,
+);
 const results = [units, e2e];
 const count = (key) =>
   results.reduce((n, r) => n + Number(r.summary.match(new RegExp(`^# ${key} (\\d+)$`, "m"))?.[1] ?? 0), 0);
