@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { listDeadLetters } from "@orderflow/messaging";
 import { REPO_ROOT, SERVICE_NAMES, type System, startSystem } from "@orderflow/stack";
 import { parse as parseYaml } from "yaml";
-import { postOrder } from "./support/api.js";
+import { notified, postOrder, waitForOrder } from "./support/api.js";
 import { asOperator } from "./support/operator.js";
 import { type PrometheusHandle, startPrometheus } from "./support/prometheus.js";
 
@@ -36,6 +36,18 @@ describe("alerts", () => {
     });
     const port = (name: (typeof SERVICE_NAMES)[number]) =>
       system.service(name).env[name === "gateway" ? "PORT" : "HTTP_PORT"];
+    // Warm up before the first scrape: a service's first messages are slow (connections opened
+    // inside the first transactions, code not yet optimized), and rate() over a window counts
+    // only what its histograms observe after the first scrape. The healthy run then measures
+    // the steady state, not the cold start.
+    for (let i = 0; i < 3; i++) {
+      const placed = await postOrder(system.gatewayUrl, {
+        customerId: `warm-${i}`,
+        items: [{ sku: "CB-001", quantity: 1 }],
+      });
+      assert.equal(placed.status, 201);
+      await waitForOrder(system.gatewayUrl, placed.body.orderId as string, notified, 60_000);
+    }
     prometheus = await startPrometheus(
       SERVICE_NAMES.map((name) => `127.0.0.1:${port(name)}`),
       { forDividedBy: 12 },
