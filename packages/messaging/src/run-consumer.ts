@@ -70,8 +70,20 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       }
     })().finally(() => {
       outage = undefined;
+      // What arrived during the outage waits in the buffer: take it now, not when the next
+      // message happens to arrive (it may be the last one for a long time).
+      startWorkers();
+      changed();
     });
   }
+
+  // The pull loop waits, when it has no room, for a worker to finish or an outage to end.
+  let wake: (() => void) | undefined;
+  const changed = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const nextChange = () => new Promise<void>((resolve) => (wake = resolve));
 
   // Pulled and not yet taken by a worker. Pull only as many messages as there
   // is room for: a message pulled beyond it would wait, and the other replicas
@@ -98,6 +110,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
           held -= batch.length;
           inFlight.delete(work);
           startWorkers();
+          changed();
         });
       inFlight.add(work);
     }
@@ -112,7 +125,9 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       }
       const room = capacity - held;
       if (room <= 0) {
-        await Promise.race(inFlight);
+        // Not Promise.race(inFlight): with every held message buffered during an outage and
+        // no worker running, that race would never settle.
+        await nextChange();
         continue;
       }
       try {
@@ -140,6 +155,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   return {
     async stop() {
       stopped = true;
+      changed();
       await pull?.close();
       await loop.catch(() => {});
       // Not taken by a worker: hand them back at once for another instance.

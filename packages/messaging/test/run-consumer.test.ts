@@ -122,6 +122,35 @@ describe("consumer runner (against Postgres and nats-server)", () => {
     }
   });
 
+  it("when a message comes back while intake is paused for a database outage, then it is handled once the database answers", async () => {
+    await f.jsm.streams.purge("ORDERS");
+    let outages = 1;
+    const outcomes: Outcome[] = [];
+    // Room for four: the pull stays open while the first delivery meets the "outage", and the
+    // message, handed back after 50 ms, arrives while intake is paused (250 ms until the
+    // database is asked again).
+    const running = await f.consume(
+      { durable: "t-outage-buffered", subject: SUBJECT },
+      {
+        concurrency: 4,
+        outageRetryDelayMs: 50,
+        handler: async (ctx) => {
+          if (outages-- > 0) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+          await recordEffect(ctx);
+        },
+        observer: { onDelivery: (d) => outcomes.push(d.outcome) },
+      },
+    );
+    try {
+      await publish("outage-buffered-1");
+      await waitFor("the message handled after the outage", () => outcomes.includes("handled"), { timeoutMs: 10_000 });
+      assert.deepEqual(outcomes, ["unavailable", "handled"]);
+      assert.equal(await effects("outage-buffered-1"), 1);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it("when the handler fails twice under a 30 s AckWait, then each retry comes after the runner's short backoff, not after AckWait", async () => {
     await f.jsm.streams.purge("ORDERS");
     let failures = 2;
