@@ -116,7 +116,10 @@ interface Sample {
 try {
   await db.query("UPDATE inventory.stock SET available = CASE WHEN sku = 'LT-001' THEN 0 ELSE 1000000000 END");
   const tokens: string[] = [];
-  for (let i = 0; i < 1000; i++) tokens[i] = await system.auth.token(`bench-${i}`);
+  // Valid for the whole run and a margin (a token of the test issuer lasts an hour by default:
+  // a longer run's last minutes were all 401s).
+  const ttlS = Math.ceil(MINUTES * 60 + 600);
+  for (let i = 0; i < 1000; i++) tokens[i] = await system.auth.token(`bench-${i}`, { ttlS });
 
   const started = Date.now();
   const endAt = started + MINUTES * 60_000;
