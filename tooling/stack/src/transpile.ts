@@ -13,8 +13,8 @@
  * The sources are written for this (isolatedModules, verbatimModuleSyntax:
  * each file transpiles on its own).
  */
-import { existsSync, readdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
 import { REPO_ROOT } from "./start-service.js";
 
@@ -33,14 +33,28 @@ function sources(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-/** Transpiles every package's src/ into its dist/; returns how many files. */
+/**
+ * Writes `contents` to `path` unless it holds them already, through a rename:
+ * two test processes may transpile at once (unit files run two at a time)
+ * while a service of one loads its modules, and a reader must never see half
+ * a file.
+ */
+function writeIfChanged(path: string, contents: Uint8Array): boolean {
+  if (existsSync(path) && Buffer.from(contents).equals(readFileSync(path))) return false;
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, path);
+  return true;
+}
+
+/** Transpiles every package's src/ into its dist/; returns how many files it (re)wrote. */
 export async function transpileWorkspace(root: string = REPO_ROOT): Promise<number> {
-  let files = 0;
+  let written = 0;
   await Promise.all(
     packageDirs(root).map(async (dir) => {
       const entryPoints = sources(dir);
-      files += entryPoints.length;
-      await build({
+      const result = await build({
         entryPoints,
         outdir: join(dir, "dist"),
         outbase: join(dir, "src"),
@@ -49,12 +63,14 @@ export async function transpileWorkspace(root: string = REPO_ROOT): Promise<numb
         platform: "node",
         target: "node20",
         logLevel: "silent",
+        write: false,
       }).catch((err: Error) => {
         throw new Error(`transpiling ${relative(root, dir)}: ${err.message}`);
       });
+      for (const file of result.outputFiles) if (writeIfChanged(file.path, file.contents)) written++;
     }),
   );
-  return files;
+  return written;
 }
 
 let once: Promise<number> | undefined;
