@@ -7,7 +7,7 @@ RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 COPY . .
 RUN pnpm install --frozen-lockfile \
- && pnpm exec turbo run build \
+ && pnpm build \
  # keep production dependencies only
  && find . -name node_modules -type d -prune -exec rm -rf {} + \
  && pnpm install --frozen-lockfile --prod
@@ -19,4 +19,4 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node
 # OpenTelemetry's loader hook must be registered before the service's modules load.
-CMD ["sh", "-c", "cd services/${SERVICE:?set SERVICE to a folder of services/ (a name of packages/system)} && exec node --import @orderflow/telemetry/register dist/main.js"]
+CMD ["sh", "-c", "cd services/${SERVICE:?set SERVICE to a folder of services/ (a name of packages/system)} && exec node --import @orderflow/telemetry/register dist/main.bundle.js"]

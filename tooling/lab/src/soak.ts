@@ -77,7 +77,7 @@ const retentionEnv = {
 if (!values["skip-build"]) {
   console.log("building (pnpm build) ...");
   const { execFileSync } = await import("node:child_process");
-  execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], { stdio: "inherit" });
+  execFileSync("pnpm", ["build"], { stdio: "inherit" });
 }
 const env = Object.fromEntries(
   SERVICE_NAMES.map((n) => [

@@ -26,8 +26,8 @@ export interface ServiceProcessOptions {
   /** Called with every line as it arrives (the local run prints them). */
   onLine?: (line: string) => void;
   /**
-   * Run the compiled service (dist/main.js, as the Docker image does) instead
-   * of its TypeScript sources; needs `pnpm build` first.
+   * Run the compiled service (dist/main.bundle.js, as the Docker image does)
+   * instead of its TypeScript sources; needs `pnpm build` (or ensureTranspiled) first.
    */
   built?: boolean;
   /**
@@ -213,7 +213,7 @@ export function createServiceProcess(options: ServiceProcessOptions): ServicePro
       const args = options.script
         ? [options.script]
         : options.built
-          ? ["--import", "@orderflow/telemetry/register", "dist/main.js"]
+          ? ["--import", "@orderflow/telemetry/register", "dist/main.bundle.js"]
           : ["--conditions=development", "--import", "tsx", "--import", telemetry, entry];
       const proc = spawn(process.execPath, args, {
         cwd: options.built ? join(REPO_ROOT, "services", options.service) : REPO_ROOT,

@@ -3,9 +3,8 @@
  * dist/, loaded without a TypeScript loader), made from the current sources in
  * about a second: every .ts file of every package the services import,
  * transpiled one file at a time by esbuild into dist/ with the layout `pnpm
- * build` (tsc) gives it. No type checking (`pnpm check` does that) and no
- * bundling: each module stays a module, so OpenTelemetry's loader hook still
- * sees the packages it instruments.
+ * build` (tsc) gives it, then each service's start file, dist/main.bundle.js
+ * (bundle.ts), as `pnpm build` makes it. No type checking (`pnpm check` does that).
  *
  * Why: a service started from its sources spends most of its start loading
  * modules through tsx's loader (on 2 cores, five services from sources took
@@ -16,6 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
+import { bundleServices } from "./bundle.js";
 import { REPO_ROOT } from "./start-service.js";
 
 /** Every workspace package with sources a service loads at run time. */
@@ -39,7 +39,7 @@ function sources(dir: string): string[] {
  * while a service of one loads its modules, and a reader must never see half
  * a file.
  */
-function writeIfChanged(path: string, contents: Uint8Array): boolean {
+export function writeIfChanged(path: string, contents: Uint8Array): boolean {
   if (existsSync(path) && Buffer.from(contents).equals(readFileSync(path))) return false;
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
@@ -48,7 +48,10 @@ function writeIfChanged(path: string, contents: Uint8Array): boolean {
   return true;
 }
 
-/** Transpiles every package's src/ into its dist/; returns how many files it (re)wrote. */
+/**
+ * Transpiles every package's src/ into its dist/, then bundles each service's
+ * start file (bundle.ts); returns how many files it (re)wrote.
+ */
 export async function transpileWorkspace(root: string = REPO_ROOT): Promise<number> {
   let written = 0;
   await Promise.all(
@@ -70,6 +73,7 @@ export async function transpileWorkspace(root: string = REPO_ROOT): Promise<numb
       for (const file of result.outputFiles) if (writeIfChanged(file.path, file.contents)) written++;
     }),
   );
+  for (const [path, contents] of await bundleServices(root)) if (writeIfChanged(path, contents)) written++;
   return written;
 }
 
