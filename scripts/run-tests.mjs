@@ -2,9 +2,10 @@
 // One test run for the whole repository, with node:test.
 //   node scripts/run-tests.mjs                 every unit, component and e2e test
 //   node scripts/run-tests.mjs --e2e NAME...   the named e2e scenarios (e2e/NAME.test.ts), or all of them
-// Unit and component test files run two at a time, then the e2e scenarios one at
-// a time (each starts its own nats-server and several service processes, and
-// this machine has two cores). The spec reporter writes to the terminal; TAP
+// Unit and component test files run two at a time, then the e2e scenarios two at
+// a time (E2E_CONCURRENCY; each starts its own nats-server, database and service
+// processes, and spends much of its time waiting on them), the slowest first so
+// that the last to finish is a short one. The spec reporter writes to the terminal; TAP
 // copies are parsed to print the closing "# pass N / # fail N" lines and a
 // plain "N passed, N failed" line with each group's duration.
 import { spawnSync } from "node:child_process";
@@ -42,7 +43,7 @@ if (e2eOnly) {
 }
 
 mkdirSync(join(root, ".tmp"), { recursive: true });
-/** One node:test run over `group`; its TAP copy goes to .tmp/test-results-<name>.tap. */
+/** One node:test run over `group`, in its order; its TAP copy goes to .tmp/test-results-<name>.tap. */
 function run(name, group, concurrency) {
   if (!group.length) return { status: 0, summary: "", seconds: 0 };
   const tap = join(root, ".tmp", `test-results-${name}.tap`);
@@ -53,13 +54,10 @@ function run(name, group, concurrency) {
       "--conditions=development",
       "--import",
       "tsx",
-      "--test",
-      `--test-concurrency=${concurrency}`,
-      "--test-reporter=spec",
-      "--test-reporter-destination=stdout",
-      "--test-reporter=tap",
-      `--test-reporter-destination=${tap}`,
-      ...group,
+      join(root, "scripts", "run-test-files.mjs"),
+      String(concurrency),
+      tap,
+      ...group.map((f) => join(root, f)),
     ],
     { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "test" } },
   );
@@ -67,9 +65,20 @@ function run(name, group, concurrency) {
   return { status: result.status, summary, seconds: Math.round((Date.now() - started) / 1000) };
 }
 
+// The slowest scenarios (each about a minute or more on a quiet 2-core machine), started first.
+const SLOWEST = ["alerts", "chaos", "nats-cluster", "replicas", "console", "dark-failure", "retention"];
+const rank = (f) => {
+  const i = SLOWEST.indexOf(f.replace(/^e2e\/(.*)\.test\.ts$/, "$1"));
+  return i === -1 ? SLOWEST.length : i;
+};
+const e2eConcurrency = Number(process.env.E2E_CONCURRENCY ?? 2);
+if (!Number.isInteger(e2eConcurrency) || e2eConcurrency < 1) {
+  console.error(`E2E_CONCURRENCY=${process.env.E2E_CONCURRENCY}: expected a whole number of 1 or more`);
+  process.exit(2);
+}
+
 // Unit and component tests two files at a time (each has its own database and
-// nats-server, and most of their time is waiting on them); then the scenarios
-// one at a time.
+// nats-server, and most of their time is waiting on them); then the scenarios.
 const units = run(
   "units",
   files.filter((f) => !f.startsWith("e2e/")),
@@ -77,8 +86,8 @@ const units = run(
 );
 const e2e = run(
   "e2e",
-  files.filter((f) => f.startsWith("e2e/")),
-  1,
+  files.filter((f) => f.startsWith("e2e/")).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)),
+  e2eConcurrency,
 );
 const results = [units, e2e];
 const count = (key) =>

@@ -79,7 +79,7 @@ export interface System {
 }
 
 export async function startSystem(options: SystemOptions): Promise<System> {
-  const runId = `${Date.now().toString(36)}`;
+  const runId = `${Date.now().toString(36)}-${process.pid}`;
   const built = options.built ?? true;
   if (built && options.transpile !== false) await ensureTranspiled();
   // The same users and permissions as docker compose: each service its own NATS user.
