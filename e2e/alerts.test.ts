@@ -23,6 +23,7 @@ import { type PrometheusHandle, startPrometheus } from "./support/prometheus.js"
  * data, and every metric the rules, the dashboard and docs/operations.md name must be
  * one the services export.
  */
+const ACK_WAIT_MS = 5000;
 const RULES = join(REPO_ROOT, "infra", "prometheus", "alerts.yml");
 const DASHBOARD = join(REPO_ROOT, "infra", "grafana", "dashboards", "orderflow.json");
 
@@ -32,7 +33,10 @@ describe("alerts", () => {
   before(async () => {
     system = await startSystem({
       services: [...SERVICE_NAMES],
-      env: { order: { ORDER_STALLED_AFTER_MS: "3000" } },
+      // An order is stalled after 10 s: never on a healthy run, even on a loaded machine; behind the
+      // slow payment consumer (8 s a message) within a few orders. inventory's AckWait is 5 s, so
+      // that "not redelivered after an AckWait" is seconds of waiting.
+      env: { order: { ORDER_STALLED_AFTER_MS: "10000" }, inventory: { CONSUMER_ACK_WAIT_MS: String(ACK_WAIT_MS) } },
     });
     const port = (name: (typeof SERVICE_NAMES)[number]) =>
       system.service(name).env[name === "gateway" ? "PORT" : "HTTP_PORT"];
@@ -122,17 +126,17 @@ describe("alerts", () => {
       assert.ok(seen[name]?.firingS !== undefined, `${name} fired`);
       if (hasFor) assert.ok(seen[name]?.pendingS !== undefined, `${name} was pending before it fired`);
     }
-    // The first dead letter fires it: within a few evaluations, long before AckWait (30 s) could
-    // bring a second. (A series that first appears at 1 shows no increase(): it would not fire.)
+    // The first dead letter fires it, within a few evaluations. (A series that first appears at 1
+    // shows no increase(): it would not fire.)
     assert.ok(
       (seen.DeadLetters?.firingS ?? 99) < 20,
       `DeadLetters fired on the first dead letter: ${seen.DeadLetters?.firingS} s`,
     );
     const deadLetters = (await prometheus.alerts()).find((a) => a.labels.alertname === "DeadLetters");
     assert.equal(deadLetters?.labels.consumer, "inventory-order-placed", "the first dead letter of the consumer fired");
-    // Longer than an AckWait (30 s) after it, the poison message is still one dead letter:
-    // terminated for good, not redelivered and dead-lettered again.
-    await sleep(Math.max(0, faultAt + 35_000 - Date.now()));
+    // Two AckWaits after it, the poison message is still one dead letter: terminated for good,
+    // not redelivered and dead-lettered again.
+    await sleep(Math.max(0, faultAt + 2 * ACK_WAIT_MS + 2000 - Date.now()));
     assert.equal((await asOperator(system.nats.url, ({ jsm }) => listDeadLetters(jsm))).length, 1);
   });
 
