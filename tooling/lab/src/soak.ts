@@ -7,8 +7,10 @@
  * RSS per service, the size of every table with its indexes, POST p50/p99 and
  * placed-to-final p50/p99 over the interval, relay lag and consumer lag p99,
  * the pending orders. At the end: a table per 5 minutes, and each figure's
- * slope per hour (least squares over the second half of the run, after the
- * warm-up). It fails (exit 1) when a figure grows without bound (slopes are
+ * slope per hour over the second half of the run, after the warm-up: the
+ * Theil-Sen estimate, the median of the slopes between every two samples,
+ * which a minute with one stall cannot tilt (a single p99 of 2 s in the last
+ * minute tilts a least-squares fit of 30 minutes by ~800 ms/h). It fails (exit 1) when a figure grows without bound (slopes are
  * judged only when the second half spans 15 minutes or more):
  * - a service's RSS slope above --max-rss-slope MB/h (default 20);
  * - POST or placed-to-final p99 slope above --max-latency-slope ms/h (default 50);
@@ -25,6 +27,7 @@ import { parseArgs } from "node:util";
 import { SERVICE_NAMES, type ServiceName, startSystem } from "@orderflow/stack";
 import pg from "pg";
 import { type Answer, percentile, postOrder, round, rssMb } from "./load.js";
+import { theilSen } from "./slope.js";
 
 const { values } = parseArgs({
   options: {
@@ -228,16 +231,7 @@ try {
 
   // Slopes per hour over the second half (the first is warm-up and the tables filling to their windows).
   const late = samples.slice(Math.floor(samples.length / 2));
-  const slope = (ys: number[]) => {
-    const xs = late.map((s) => s.minute / 60);
-    const points = ys.map((y, i) => [xs[i] as number, y] as const).filter(([, y]) => Number.isFinite(y));
-    if (points.length < 2) return 0;
-    const mx = points.reduce((a, [x]) => a + x, 0) / points.length;
-    const my = points.reduce((a, [, y]) => a + y, 0) / points.length;
-    const num = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-    const den = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-    return den ? num / den : 0;
-  };
+  const slope = (ys: number[]) => theilSen(late.map((s, i) => [s.minute / 60, ys[i] as number]));
   const rssSlopes = Object.fromEntries(
     SERVICE_NAMES.map((s) => [s, round(slope(late.map((x) => x.rss[s] ?? Number.NaN)))]),
   );
