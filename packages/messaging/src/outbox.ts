@@ -86,14 +86,53 @@ export function registerLocalRelay(schema: string, take: (row: WrittenRow) => vo
  * publishes it.
  */
 async function handToRelayAfterCommit(tx: Tx, schema: string, row: WrittenRow): Promise<void> {
-  const relays = localRelays.get(schema);
   // One relay publishes it (several in one process would each publish it).
-  const [relay] = relays ?? [];
+  const relay = localRelay(schema);
   if (relay && afterCommit(tx, () => relay(row))) return;
   await tx.execute(sql`SELECT pg_notify(${outboxChannel(schema)}, '')`);
 }
 
 type EventDef = (typeof EVENTS)[keyof typeof EVENTS];
+
+/**
+ * The outbox row of an event: a new message id, the encoded payload, and the
+ * headers of the current context (correlation and causation ids, the active
+ * trace). What addToOutbox inserts; a use case that writes in one statement
+ * (place-order.ts) inserts it itself.
+ */
+export function outboxRow<E extends EventDef>(
+  event: E,
+  payload: MessageInitShape<E["schema"]>,
+  extraHeaders: Partial<OutboxHeaders> = {},
+): WrittenRow {
+  const context = currentCorrelation();
+  const schema = event.schema as DescMessage;
+  const headers: OutboxHeaders = {
+    eventType: schema.typeName,
+    // The transaction's trace context: the relay's publish span continues this trace.
+    ...activeTraceHeaders(),
+    ...(context?.correlationId ? { correlationId: context.correlationId } : {}),
+    ...(context?.causationId ? { causationId: context.causationId } : {}),
+    ...extraHeaders,
+  };
+  return {
+    id: newId(),
+    subject: event.subject,
+    payload: Buffer.from(toBinary(schema, create(schema, payload as MessageInitShape<DescMessage>))),
+    headers,
+  };
+}
+
+/**
+ * The relay of this process for `schema`, for rows committed by a single
+ * statement outside `transaction()`: call it with the row once the statement
+ * has returned (committed). Undefined when no relay runs here: the statement
+ * must then NOTIFY `outboxChannel(schema)` itself.
+ */
+export function localRelay(schema: string): ((row: WrittenRow) => void) | undefined {
+  const [relay] = localRelays.get(schema) ?? [];
+  return relay;
+}
 
 /**
  * Adds an event to the outbox inside `tx`. The correlation and causation ids
@@ -106,24 +145,8 @@ export async function addToOutbox<E extends EventDef>(
   payload: MessageInitShape<E["schema"]>,
   extraHeaders: Partial<OutboxHeaders> = {},
 ): Promise<string> {
-  const id = newId();
-  const context = currentCorrelation();
-  const schema = event.schema as DescMessage;
-  const headers: OutboxHeaders = {
-    eventType: schema.typeName,
-    // The transaction's trace context: the relay's publish span continues this trace.
-    ...activeTraceHeaders(),
-    ...(context?.correlationId ? { correlationId: context.correlationId } : {}),
-    ...(context?.causationId ? { causationId: context.causationId } : {}),
-    ...extraHeaders,
-  };
-  const row: WrittenRow = {
-    id,
-    subject: event.subject,
-    payload: Buffer.from(toBinary(schema, create(schema, payload as MessageInitShape<DescMessage>))),
-    headers,
-  };
+  const row = outboxRow(event, payload, extraHeaders);
   await tx.insert(table).values(row);
   await handToRelayAfterCommit(tx, getTableConfig(table).schema ?? "public", row);
-  return id;
+  return row.id;
 }

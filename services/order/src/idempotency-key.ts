@@ -19,13 +19,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Tx } from "@orderflow/db";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { idempotencyKeys } from "./db/schema.js";
 
-export type ClaimResult =
-  | { outcome: "claimed" }
-  | { outcome: "replay"; orderId: string }
-  | { outcome: "conflict"; orderId: string };
+export type ClaimResult = { outcome: "replay"; orderId: string } | { outcome: "conflict"; orderId: string };
 
 /** A stable hash of what the request asks for (not of its key). */
 export function requestHash(request: {
@@ -49,31 +46,34 @@ export function keyOwner(caller: { issuer: string; subject: string }): string {
 /** The owner of the caller's keys written before callers were known. */
 const legacyOwner = (caller: { subject: string }) => ` ${caller.subject}`;
 
-/** Claims `key` of `caller` for `orderId` inside `tx`, or reports whose it already is. */
-export async function claimIdempotencyKey(
-  tx: Tx,
+/**
+ * The claim of `key` for `orderId`, as one INSERT ... RETURNING order_id to run
+ * inside the statement that places the order (place-order.ts): a row when it
+ * claimed the key; none when the caller holds it already (under its owner, or
+ * from before callers were known), after waiting for a concurrent claimer to
+ * commit. Then existingClaim says whose it is.
+ */
+export function claimKey(caller: { issuer: string; subject: string }, key: string, hash: string, orderId: string): SQL {
+  return sql`
+    INSERT INTO ${idempotencyKeys} (owner, key, request_hash, order_id)
+    SELECT ${keyOwner(caller)}, ${key}, ${hash}, ${orderId}
+    WHERE NOT EXISTS (SELECT 1 FROM ${idempotencyKeys} WHERE owner = ${legacyOwner(caller)} AND key = ${key})
+    ON CONFLICT (owner, key) DO NOTHING
+    RETURNING order_id`;
+}
+
+/** Whose a key is that the caller could not claim: a replay of the same request, or a conflict. */
+export async function existingClaim(
+  db: Tx,
   caller: { issuer: string; subject: string },
   key: string,
   hash: string,
-  orderId: string,
 ): Promise<ClaimResult> {
-  const owner = keyOwner(caller);
-  const legacy = legacyOwner(caller);
-  // One statement: the claim, unless the caller holds the key from before callers were known.
-  const inserted = await tx.execute<{ order_id: string }>(sql`
-    INSERT INTO ${idempotencyKeys} (owner, key, request_hash, order_id)
-    SELECT ${owner}, ${key}, ${hash}, ${orderId}
-    WHERE NOT EXISTS (SELECT 1 FROM ${idempotencyKeys} WHERE owner = ${legacy} AND key = ${key})
-    ON CONFLICT (owner, key) DO NOTHING
-    RETURNING order_id`);
-  if (inserted.rows.length === 1) return { outcome: "claimed" };
-  // ON CONFLICT waited for a concurrent claimer to commit; its row is visible now.
-  const [existing] = await tx
+  const [existing] = await db
     .select({ requestHash: idempotencyKeys.requestHash, orderId: idempotencyKeys.orderId })
     .from(idempotencyKeys)
-    .where(and(inArray(idempotencyKeys.owner, [owner, legacy]), eq(idempotencyKeys.key, key)))
-    .for("share");
-  if (!existing) throw new Error(`idempotency key ${JSON.stringify(key)} conflicted but cannot be read`);
+    .where(and(inArray(idempotencyKeys.owner, [keyOwner(caller), legacyOwner(caller)]), eq(idempotencyKeys.key, key)));
+  if (!existing) throw new Error(`idempotency key ${JSON.stringify(key)} was not claimed but cannot be read`);
   return existing.requestHash === hash
     ? { outcome: "replay", orderId: existing.orderId }
     : { outcome: "conflict", orderId: existing.orderId };

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { drizzle } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import { IdempotencyConflictError, InvalidArgumentError } from "../src/errors.js";
 import { requestHash } from "../src/idempotency-key.js";
 import { toProtoOrder } from "../src/order-proto.js";
@@ -49,6 +51,31 @@ describe("placeOrder (against Postgres)", () => {
         (r) => r.subject === "orders.order.placed" && r.headers.eventType === "orderflow.events.v1.OrderPlaced",
       ),
     );
+  });
+
+  it("when an order is placed, then it is one statement sent once (no BEGIN, no COMMIT); a replay adds one read", async () => {
+    const pool = new pg.Pool({ connectionString: t.pool.options.connectionString, max: 1 });
+    const sent: string[] = [];
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((config: string | { text: string }, ...rest: unknown[]) => {
+        sent.push(typeof config === "string" ? config : config.text);
+        return query(config, ...rest);
+      }) as typeof client.query;
+    });
+    try {
+      const req = request(randomUUID(), "cust-round-trips");
+      const first = await placeOrder({ db: drizzle(pool) }, CALLER, req);
+      assert.equal(first.replayed, false);
+      assert.equal(sent.length, 1, `one statement: ${sent.join(" | ")}`);
+      assert.match(sent[0] as string, /^\s*WITH claim AS/);
+      assert.equal(await t.count("orders.order_items", `order_id = '${first.orderId}'`), 2);
+      const again = await placeOrder({ db: drizzle(pool) }, CALLER, req);
+      assert.deepEqual([again.orderId, again.replayed], [first.orderId, true]);
+      assert.equal(sent.length, 3, "a replay: the statement, which claims nothing, and the read of the key");
+    } finally {
+      await pool.end();
+    }
   });
 
   it("when a key claimed before callers were known (migration 0005) comes again from its customer, then it replays; another caller gets an order of its own", async () => {
