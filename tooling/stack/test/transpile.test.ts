@@ -53,6 +53,27 @@ describe("transpileWorkspace", () => {
       assert.match(readFileSync(join(root, "services/s/dist/main.bundle.js"), "utf8"), /from "pg"/);
       assert.deepEqual(await Promise.all([transpileWorkspace(root), transpileWorkspace(root)]), [0, 0]);
 
+      // A library the bundling lists neither as bundled nor as imported.
+      mkdirSync(join(root, "services/s/node_modules/leftpad"), { recursive: true });
+      writeFileSync(join(root, "services/s/node_modules/leftpad/package.json"), '{"name":"leftpad","main":"index.js"}');
+      writeFileSync(join(root, "services/s/node_modules/leftpad/index.js"), "module.exports = (s) => s;\n");
+      writeFileSync(
+        join(root, "services/s/src/extra.ts"),
+        'import pad from "leftpad";\nexport const padded = pad("x");\n',
+      );
+      writeFileSync(
+        join(root, "services/s/src/main.ts"),
+        `import { padded } from "./extra.js";\n${readFileSync(join(root, "services/s/src/main.ts"), "utf8")}console.log(padded);\n`,
+      );
+      await assert.rejects(transpileWorkspace(root), /leftpad would be bundled, and bundle.ts lists it neither/);
+      rmSync(join(root, "services/s/src/extra.ts"));
+      writeFileSync(
+        join(root, "services/s/src/main.ts"),
+        readFileSync(join(root, "services/s/src/main.ts"), "utf8")
+          .replace(/^import \{ padded \}.*\n/, "")
+          .replace("console.log(padded);\n", ""),
+      );
+
       // A service whose bundle would import a package it does not list.
       mkdirSync(join(root, "services/t/src"), { recursive: true });
       writeFileSync(join(root, "services/t/src/main.ts"), 'import { pino } from "pino";\nconsole.log(typeof pino);\n');
