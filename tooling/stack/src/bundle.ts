@@ -70,7 +70,8 @@ function packageName(specifier: string): string {
 /** `import.meta.url` in a workspace module: that module's own URL, written relative to the bundle. */
 function ownUrls(root: string, bundleDir: string): Plugin {
   const escaped = root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const workspaceModules = new RegExp(`^${escaped}/(packages|services|proto)/[^/]+/dist/.*\\.js$`);
+  // The workspace's packages: packages/<name>, services/<name> and proto (the contracts).
+  const workspaceModules = new RegExp(`^${escaped}/(?:(?:packages|services)/[^/]+|proto)/dist/.*\\.js$`);
   return {
     name: "own-import-meta-url",
     setup(b) {

@@ -20,7 +20,12 @@ describe("transpileWorkspace", () => {
     try {
       for (const dir of ["proto/src", "packages/p/src/deep", "services/s/src", "services/s/node_modules/pg"])
         mkdirSync(join(root, dir), { recursive: true });
-      writeFileSync(join(root, "proto/src/index.ts"), "export const c: number = 1;\n");
+      // The contracts package (proto/, not under packages/) finds its .proto files the same way.
+      writeFileSync(join(root, "proto/c.proto"), "syntax");
+      writeFileSync(
+        join(root, "proto/src/index.ts"),
+        'import { readFileSync } from "node:fs";\nexport const c: string = readFileSync(new URL("../c.proto", import.meta.url), "utf8");\n',
+      );
       writeFileSync(join(root, "packages/p/src/deep/value.ts"), "export const value = (n: number): number => n * 2;\n");
       writeFileSync(join(root, "packages/p/src/value.test.ts"), "throw new Error('tests are not transpiled');\n");
       // A module that finds a file beside its package from its own URL, as the migration folders are found.
@@ -36,9 +41,10 @@ describe("transpileWorkspace", () => {
         join(root, "services/s/src/main.ts"),
         [
           'import pg from "pg";',
+          'import { c } from "../../../proto/dist/index.js";',
           'import { beside } from "../../../packages/p/dist/beside.js";',
           'import { value } from "../../../packages/p/dist/deep/value.js";',
-          "console.log(value(21), beside, pg.from);",
+          "console.log(value(21), beside, c, pg.from);",
           "",
         ].join("\n"),
       );
@@ -46,7 +52,7 @@ describe("transpileWorkspace", () => {
       for (const start of ["main.js", "main.bundle.js"]) {
         assert.equal(
           execFileSync(process.execPath, [join(root, "services/s/dist", start)], { encoding: "utf8" }),
-          "42 beside pg itself\n",
+          "42 beside syntax pg itself\n",
           start,
         );
       }
