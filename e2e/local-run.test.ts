@@ -36,21 +36,17 @@ describe("local-run", () => {
   it("when pnpm start runs, then the gateway serves, the demo's three orders end as expected, and Ctrl-C stops it all", async (t) => {
     // Small offsets: ports above 32768 may be taken by outgoing connections' ephemeral ports.
     const offset = 100 + Math.floor(Math.random() * 800);
-    const run = spawn(
-      process.execPath,
-      ["--conditions=development", "--import", "tsx", "tooling/stack/src/run-local.ts"],
-      {
-        cwd: REPO_ROOT,
-        env: {
-          ...baseEnv(),
-          DATABASE_URL: database.url,
-          NATS_URL: nats.url,
-          PORT_OFFSET: String(offset),
-          OTEL_SDK_DISABLED: "true",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+    const run = spawn(process.execPath, ["tooling/stack/bin/start.mjs"], {
+      cwd: REPO_ROOT,
+      env: {
+        ...baseEnv(),
+        DATABASE_URL: database.url,
+        NATS_URL: nats.url,
+        PORT_OFFSET: String(offset),
+        OTEL_SDK_DISABLED: "true",
       },
-    );
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     run.stdout.on("data", (d) => (output += d));
     run.stderr.on("data", (d) => (output += d));
@@ -124,15 +120,11 @@ describe("local-run", () => {
   });
 
   it("when PORT_OFFSET would put a port past 65535, then pnpm start refuses with the range", async () => {
-    const res = await promisify(execFile)(
-      process.execPath,
-      ["--conditions=development", "--import", "tsx", "tooling/stack/src/run-local.ts"],
-      {
-        cwd: REPO_ROOT,
-        env: { ...baseEnv(), PORT_OFFSET: "99999" },
-        encoding: "utf8",
-      },
-    ).then(
+    const res = await promisify(execFile)(process.execPath, ["tooling/stack/bin/start.mjs"], {
+      cwd: REPO_ROOT,
+      env: { ...baseEnv(), PORT_OFFSET: "99999" },
+      encoding: "utf8",
+    }).then(
       () => ({ code: 0, stderr: "" }),
       (err: { code: number; stderr: string }) => err,
     );
