@@ -6,7 +6,7 @@
  * stops the relay.
  */
 import type { DescMessage } from "@bufbuild/protobuf";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
@@ -68,16 +68,20 @@ export interface EventProcessing {
 
 export async function startEventProcessing(options: EventProcessingOptions): Promise<EventProcessing> {
   const { nc, pool, db, logger, subscriptions } = options;
-  const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   // Bounded retries: a JetStream cluster that is electing a leader, or creating R3 streams for
-  // several services at once, answers late; that is a moment to wait through, not a crash.
-  await withRetries(logger, "provision streams and consumers", async () => {
+  // several services at once, answers late, and a nats-server restarting while this service
+  // starts does not answer at all (jetstreamManager asks for the account's info); that is a
+  // moment to wait through, not a crash.
+  let jsm: JetStreamManager | undefined;
+  await withRetries(logger, "reach JetStream, provision streams and consumers", async () => {
+    jsm ??= await jetstreamManager(nc);
     await provisionStreams(jsm, { maxAgeMs: options.streamMaxAgeMs, replicas: options.streamReplicas });
     for (const sub of subscriptions) {
       await provisionConsumer(jsm, { durable: sub.durable, subject: sub.subject, ...options.consumer });
     }
   });
+  if (!jsm) throw new Error("unreachable: provisioning succeeded without a JetStream manager");
   const metrics = createMessagingMetrics({
     registry: options.registry,
     jsm,
@@ -90,26 +94,29 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
   const { inbox, failures } = messagingTables(options.schema);
   const consumers: RunningConsumer[] = [];
   for (const sub of subscriptions) {
-    consumers.push(
-      await runConsumer({
-        js,
-        db,
-        inbox,
-        failures,
-        spec: { durable: sub.durable, subject: sub.subject, ...options.consumer },
-        schema: sub.schema,
-        handler: sub.handler,
-        logger,
-        concurrency: options.consumer.concurrency,
-        batchSize: options.consumer.batchSize,
-        batch: sub.batch,
-        observer: metrics.observer,
-        onBatch: options.unsafe?.disableTelemetry ? undefined : metrics.onBatch,
-        inboxOutsideTransaction: options.unsafe?.inboxOutsideTransaction,
-        disableInProgressAcks: options.unsafe?.disableInProgressAcks,
-        disableTelemetry: options.unsafe?.disableTelemetry,
-      }),
-    );
+    // runConsumer looks its consumer up first (a JetStream request): retried like provisioning.
+    await withRetries(logger, `start consumer ${sub.durable}`, async () => {
+      consumers.push(
+        await runConsumer({
+          js,
+          db,
+          inbox,
+          failures,
+          spec: { durable: sub.durable, subject: sub.subject, ...options.consumer },
+          schema: sub.schema,
+          handler: sub.handler,
+          logger,
+          concurrency: options.consumer.concurrency,
+          batchSize: options.consumer.batchSize,
+          batch: sub.batch,
+          observer: metrics.observer,
+          onBatch: options.unsafe?.disableTelemetry ? undefined : metrics.onBatch,
+          inboxOutsideTransaction: options.unsafe?.inboxOutsideTransaction,
+          disableInProgressAcks: options.unsafe?.disableInProgressAcks,
+          disableTelemetry: options.unsafe?.disableTelemetry,
+        }),
+      );
+    });
   }
   const replays = serveReplays(nc, options.service, {
     js,
