@@ -88,6 +88,22 @@ function ownUrls(root: string, bundleDir: string): Plugin {
   };
 }
 
+/** What every start file is: one ES module for Node 20, returned rather than written. */
+const startFile = (root: string) =>
+  ({
+    absWorkingDir: root, // the metafile's paths are relative to it
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "silent",
+    write: false,
+    // CommonJS inside a bundle (prom-client, OpenTelemetry) requires Node's built-ins.
+    banner: {
+      js: 'import { createRequire as __orderflowRequire } from "node:module";\nconst require = __orderflowRequire(import.meta.url);',
+    },
+  }) as const;
+
 /**
  * Bundles services/<name>/dist/main.js into dist/main.bundle.js for every
  * service with a dist/main.js, in one esbuild build (the modules the services
@@ -105,21 +121,11 @@ export async function bundleServices(root: string): Promise<Map<string, Uint8Arr
       services.map((name) => [`services/${name}/dist/main.bundle`, join(root, "services", name, "dist", "main.js")]),
     ),
     outdir: root,
-    absWorkingDir: root, // the metafile's paths are relative to it
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "silent",
-    write: false,
+    ...startFile(root),
     metafile: true,
-    // Every bundle lies in services/<name>/dist/: one relative path from there serves them all.
     external: IMPORTED,
+    // Every bundle lies in services/<name>/dist/: one relative path from there serves them all.
     plugins: [ownUrls(root, join(root, "services", "any", "dist"))],
-    // CommonJS inside the bundle (prom-client) requires Node's built-ins.
-    banner: {
-      js: 'import { createRequire as __orderflowRequire } from "node:module";\nconst require = __orderflowRequire(import.meta.url);',
-    },
   }).catch((err: Error) => {
     throw new Error(`bundling the services: ${err.message}`);
   });
@@ -163,17 +169,8 @@ async function bundleTelemetry(root: string) {
   const result = await build({
     entryPoints: [entry],
     outfile: join(root, "packages", "telemetry", "dist", "register.bundle.js"),
-    absWorkingDir: root,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "silent",
-    write: false,
+    ...startFile(root),
     external: ["@opentelemetry/api", "import-in-the-middle"],
-    banner: {
-      js: 'import { createRequire as __orderflowRequire } from "node:module";\nconst require = __orderflowRequire(import.meta.url);',
-    },
   }).catch((err: Error) => {
     throw new Error(`bundling packages/telemetry: ${err.message}`);
   });
