@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { AUTHORIZATION_METADATA_KEY, createGrpcClient, OrderService, OrderStatus } from "@orderflow/contracts";
+import { waitFor } from "@orderflow/stack";
 import { getStock, notified, postOrder, steps, waitForOrder } from "./support/api.js";
 import { openDatabase } from "./support/database.js";
 import { systemForSuite } from "./support/system.js";
@@ -59,6 +60,13 @@ describe("happy-path", () => {
     assert.equal(statuses.at(-1), "CONFIRMED", "and ends when the order is final");
     assert.equal(statuses.indexOf("CONFIRMED"), statuses.length - 1, "nothing after the final status");
 
+    // Inventory commits the reservation when it handles OrderConfirmed, after the order is final:
+    // wait for it (with a deadline) rather than sample once.
+    await waitFor(
+      "the reservation to be committed after the confirmation",
+      async () => (await getStock(system.gatewayUrl, "KB-001")).reserved === 0,
+      { timeoutMs: 30_000 },
+    );
     const after = { kb: await getStock(system.gatewayUrl, "KB-001"), ms: await getStock(system.gatewayUrl, "MS-001") };
     assert.equal(after.kb.available, before.kb.available - 2, "stock went down once");
     assert.equal(after.ms.available, before.ms.available - 1);
