@@ -1,15 +1,19 @@
 /**
- * The pull loop of one durable consumer: consumer-owned completion. It pulls
- * only as many messages as it has room for (`concurrency` batches of
- * `batchSize`), hands what it holds to its batch delivery (batch-delivery.ts:
- * inbox + handlers in one transaction, then acks; a batch of one, or one that
- * failed, takes the single-message path of delivery.ts: ack, nak or
- * dead-letter), and pauses its intake while the database is away. Handlers are
- * written like API routes, but for messages.
+ * The pull loop of one durable consumer: consumer-owned completion. ONE
+ * long-lived pull (`consume()`) per consumer keeps up to `concurrency` batches
+ * of `batchSize` requested from JetStream and re-pulls as messages arrive (and
+ * after missed heartbeats or a reconnect), so no pull request, inbox
+ * subscription or heartbeat timer is made per batch. It hands what it holds to
+ * its batch delivery (batch-delivery.ts: inbox + handlers in one transaction,
+ * then acks; a batch of one, or one that failed, takes the single-message path
+ * of delivery.ts: ack, nak or dead-letter), and pauses its intake while the
+ * database is away (the pull is closed, and opened again when it answers).
+ * Handlers are written like API routes, but for messages.
  *
  * A batch is whatever is buffered when a worker is free, up to `batchSize`: an
  * idle stream gives batches of one at once, a busy one fills them. Messages
- * that wait in the buffer get in-progress acks like those being handled.
+ * that wait in the buffer get in-progress acks like those being handled. What
+ * a consumer holds unacked is bounded by its MaxAckPending on the server.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -27,6 +31,9 @@ export interface RunConsumerOptions<S extends DescMessage> extends BatchDelivery
   /** Messages one transaction takes at most (default 1: one message per transaction). */
   batchSize?: number;
 }
+
+/** How long each pull request of the long-lived pull lasts before it is renewed (heartbeats every half of it). */
+const PULL_EXPIRES_MS = 10_000;
 
 export interface RunningConsumer {
   /** Stops taking messages and waits for those in progress. */
@@ -59,6 +66,9 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
   function pauseUntilTheDatabaseAnswers(reason: string) {
     if (outage) return;
     log.warn({ err: reason }, "database unreachable: not counted as a failure; pausing intake until it answers");
+    // Close the pull: what it delivers from now on is buffered (kept alive, handed out after the
+    // outage), and nothing more is requested until the database answers.
+    pull?.stop();
     outage = (async () => {
       for (let attempt = 1; !stopped; attempt++) {
         await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 5000 }));
@@ -73,24 +83,13 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       // What arrived during the outage waits in the buffer: take it now, not when the next
       // message happens to arrive (it may be the last one for a long time).
       startWorkers();
-      changed();
     });
   }
 
-  // The pull loop waits, when it has no room, for a worker to finish or an outage to end.
-  let wake: (() => void) | undefined;
-  const changed = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const nextChange = () => new Promise<void>((resolve) => (wake = resolve));
-
-  // Pulled and not yet taken by a worker. Pull only as many messages as there
-  // is room for: a message pulled beyond it would wait, and the other replicas
-  // of this service could have handled it.
+  // Pulled and not yet taken by a worker.
   const buffered: JsMsg[] = [];
+  // Requested from JetStream at most: what every worker can take at once.
   const capacity = concurrency * batchSize;
-  let held = 0; // buffered + being handled
   const keepAlive = options.disableInProgressAcks
     ? undefined
     : setInterval(
@@ -107,15 +106,18 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
       const work = deliverBatch(batch)
         .catch((err) => log.error({ err }, "message processing crashed"))
         .finally(() => {
-          held -= batch.length;
           inFlight.delete(work);
           startWorkers();
-          changed();
         });
       inFlight.add(work);
     }
   }
 
+  /**
+   * One long-lived pull. It ends when the consumer stops, when an outage
+   * closes it (intake paused; the loop waits for the database, then opens a
+   * new one), or on an error (the loop opens a new one after a pause).
+   */
   const loop = (async () => {
     while (!stopped) {
       if (outage) {
@@ -123,27 +125,21 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
         startWorkers();
         continue;
       }
-      const room = capacity - held;
-      if (room <= 0) {
-        // Not Promise.race(inFlight): with every held message buffered during an outage and
-        // no worker running, that race would never settle.
-        await nextChange();
-        continue;
-      }
       try {
-        pull = await consumer.fetch({ max_messages: room, expires: 2000 });
+        pull = await consumer.consume({ max_messages: capacity, expires: PULL_EXPIRES_MS });
+        if (outage) pull.stop(); // an outage began while the pull was opening
+        void logStatus(pull);
         for await (const msg of pull) {
           if (stopped) {
             msg.nak(); // stopping: hand it back at once for another instance
             continue;
           }
-          held += 1;
           buffered.push(msg);
           startWorkers();
         }
       } catch (err) {
         if (stopped) break;
-        log.warn({ err: (err as Error).message }, "fetching messages failed; retrying");
+        log.warn({ err: (err as Error).message }, "pulling messages failed; pulling again");
         await sleep(500);
       } finally {
         pull = undefined;
@@ -151,11 +147,20 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
     }
   })();
 
+  /** What the pull reports (missed heartbeats, a consumer deleted, ...), at debug level: it recovers by itself. */
+  async function logStatus(messages: ConsumerMessages) {
+    try {
+      for await (const status of messages.status()) {
+        if (status.type === "next") continue;
+        log.debug({ status: status.type }, "pull status");
+      }
+    } catch {}
+  }
+
   log.info({ subject: spec.subject, concurrency, batchSize }, "consumer started");
   return {
     async stop() {
       stopped = true;
-      changed();
       await pull?.close();
       await loop.catch(() => {});
       // Not taken by a worker: hand them back at once for another instance.
