@@ -9,6 +9,11 @@ export interface PoolOptions {
   connectionTimeoutMs?: number;
   /** Told of every connection lost outside a query (a Postgres restart); the pool recovers by itself. */
   onConnectionError?: (err: Error) => void;
+  /**
+   * Told of every statement sent (BEGIN and COMMIT included): one round trip
+   * each, since pg sends a statement only after the previous one answered.
+   */
+  onStatement?: () => void;
 }
 
 /**
@@ -24,9 +29,11 @@ export function createPool({
   applicationName,
   max = 10,
   onConnectionError,
+  onStatement,
   connectionTimeoutMs = 10_000,
 }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
+    ...(onStatement ? { Client: countingClient(onStatement) } : {}),
     connectionString: url,
     application_name: applicationName,
     max,
@@ -39,4 +46,16 @@ export function createPool({
   pool.on("error", report);
   pool.on("connect", (client) => client.on("error", report));
   return pool;
+}
+
+/** A pg client class that reports every statement it sends. */
+function countingClient(onStatement: () => void): typeof pg.Client {
+  return class CountingClient extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query has a dozen overloads; this passes them through.
+    override query(...args: any[]): any {
+      onStatement();
+      // biome-ignore lint/suspicious/noExplicitAny: as above.
+      return (super.query as any)(...args);
+    }
+  } as typeof pg.Client;
 }

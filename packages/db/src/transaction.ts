@@ -17,6 +17,7 @@ import { isConnectionError } from "./connection-errors.js";
 export type Tx = PgDatabase<NodePgQueryResultHKT, any, any>;
 
 const commitHooks = new WeakMap<Tx, (() => void)[]>();
+const flushes = new WeakMap<Tx, Map<unknown, () => Promise<void>>>();
 
 /**
  * Runs `fn` once `tx` has committed (never when it rolls back); for cheap
@@ -32,6 +33,22 @@ export function afterCommit(tx: Tx, fn: () => void): boolean {
   return true;
 }
 
+/**
+ * Runs `flush` inside `tx` after the work and before COMMIT: writes collected
+ * during the work (several handlers' outbox rows, a batch's changed rows) go
+ * to Postgres in one statement each, not one per call. One flush per `key`
+ * (registering a key again keeps the first); flushes run in the order they
+ * were registered, and one that fails rolls the transaction back like any
+ * other failure. Returns false, and does nothing, when `tx` is not a
+ * transaction of `transaction()`: the caller then writes at once.
+ */
+export function beforeCommit(tx: Tx, key: unknown, flush: () => Promise<void>): boolean {
+  const registered = flushes.get(tx);
+  if (!registered) return false;
+  if (!registered.has(key)) registered.set(key, flush);
+  return true;
+}
+
 export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
   const pool = (db as unknown as { $client: pg.Pool }).$client;
   const client = await pool.connect();
@@ -42,7 +59,15 @@ export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promi
       const tx = drizzle(client);
       const hooks: (() => void)[] = [];
       commitHooks.set(tx, hooks);
+      const pending = new Map<unknown, () => Promise<void>>();
+      flushes.set(tx, pending);
       const result = await work(tx);
+      // A flush may register another (a batch's rows, then the outbox rows they produced).
+      for (const [key, flush] of pending) {
+        pending.delete(key);
+        await flush();
+      }
+      flushes.delete(tx);
       await client.query("COMMIT");
       // Committed: whatever a hook does, the transaction's outcome is success.
       for (const hook of hooks) {

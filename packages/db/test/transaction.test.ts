@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
-import { afterCommit, createPool, isConnectionError, transaction } from "../src/index.js";
+import { afterCommit, beforeCommit, createPool, isConnectionError, transaction } from "../src/index.js";
 
 describe("transaction (against Postgres)", () => {
   let database: TestDatabase;
@@ -11,6 +11,74 @@ describe("transaction (against Postgres)", () => {
     database = await createTestDatabase();
   });
   after(async () => database?.drop());
+
+  it("when work registers flushes before COMMIT, then they run once per key, in order, inside the transaction; one that fails rolls it back", async () => {
+    const pool = createPool({ url: database.url, applicationName: "flush-test", max: 2 });
+    const db = drizzle(pool);
+    try {
+      await pool.query("CREATE TABLE IF NOT EXISTS flushed (n int)");
+      const ran: string[] = [];
+      await transaction(db, async (tx) => {
+        assert.equal(
+          beforeCommit(tx, "a", async () => {
+            ran.push("a");
+            await tx.execute(sql`INSERT INTO flushed VALUES (1)`);
+            // A flush may register another: it runs too, before COMMIT.
+            beforeCommit(tx, "c", async () => {
+              ran.push("c");
+            });
+          }),
+          true,
+        );
+        beforeCommit(tx, "b", async () => {
+          ran.push("b");
+        });
+        beforeCommit(tx, "a", async () => {
+          ran.push("a again");
+        });
+        assert.deepEqual(ran, [], "nothing runs before the work ends");
+      });
+      assert.deepEqual(ran, ["a", "b", "c"]);
+      assert.equal((await pool.query("SELECT count(*)::int AS n FROM flushed")).rows[0].n, 1);
+
+      await assert.rejects(
+        transaction(db, async (tx) => {
+          await tx.execute(sql`INSERT INTO flushed VALUES (2)`);
+          beforeCommit(tx, "failing", async () => {
+            throw new Error("the flush failed");
+          });
+        }),
+        /the flush failed/,
+      );
+      assert.equal((await pool.query("SELECT count(*)::int AS n FROM flushed")).rows[0].n, 1, "rolled back");
+      // Not a transaction of transaction(): the caller must write at once.
+      await db.transaction(async (tx) =>
+        assert.equal(
+          beforeCommit(tx, "x", async () => {}),
+          false,
+        ),
+      );
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("when a pool counts statements, then every one sent is counted, BEGIN and COMMIT included", async () => {
+    let sent = 0;
+    const pool = createPool({ url: database.url, applicationName: "count-test", max: 2, onStatement: () => sent++ });
+    const db = drizzle(pool);
+    try {
+      await transaction(db, async (tx) => {
+        await tx.execute(sql`SELECT 1`);
+        await tx.execute(sql`SELECT 2`);
+      });
+      assert.equal(sent, 4, "BEGIN, two statements, COMMIT");
+      await pool.query("SELECT 3");
+      assert.equal(sent, 5);
+    } finally {
+      await pool.end();
+    }
+  });
 
   it("when the connection dies inside a transaction, then it is not returned to the pool, and the next transactions run", async () => {
     // One connection in all: a leaked or broken one would leave nothing to run on.

@@ -11,7 +11,7 @@
 
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import type { EVENTS } from "@orderflow/contracts";
-import { afterCommit, newId, type Tx } from "@orderflow/db";
+import { afterCommit, beforeCommit, newId, type Tx } from "@orderflow/db";
 import { currentCorrelation } from "@orderflow/logging";
 import { sql } from "drizzle-orm";
 import type { PgSchema } from "drizzle-orm/pg-core";
@@ -85,10 +85,16 @@ export function registerLocalRelay(schema: string, take: (row: WrittenRow) => vo
  * (a crash between COMMIT and publish) is still in the table: a relay's poll
  * publishes it.
  */
-async function handToRelayAfterCommit(tx: Tx, schema: string, row: WrittenRow): Promise<void> {
-  // One relay publishes it (several in one process would each publish it).
+async function handToRelayAfterCommit(tx: Tx, schema: string, rows: WrittenRow[]): Promise<void> {
+  // One relay publishes them (several in one process would each publish them).
   const relay = localRelay(schema);
-  if (relay && afterCommit(tx, () => relay(row))) return;
+  if (
+    relay &&
+    afterCommit(tx, () => {
+      for (const row of rows) relay(row);
+    })
+  )
+    return;
   await tx.execute(sql`SELECT pg_notify(${outboxChannel(schema)}, '')`);
 }
 
@@ -134,9 +140,18 @@ export function localRelay(schema: string): ((row: WrittenRow) => void) | undefi
   return relay;
 }
 
+/** Rows added in a transaction and not yet inserted, by transaction and table. */
+const unwritten = new WeakMap<Tx, Map<OutboxTable, WrittenRow[]>>();
+
 /**
  * Adds an event to the outbox inside `tx`. The correlation and causation ids
  * come from the current context. Returns the message id.
+ *
+ * In a transaction of `transaction()` the row is inserted just before COMMIT,
+ * with every other row the transaction added to the same table, in ONE
+ * statement (a batch of 32 messages that each produce an event writes its
+ * outbox in one round trip, not 32). Either way the rows commit with the
+ * change they announce, or not at all.
  */
 export async function addToOutbox<E extends EventDef>(
   tx: Tx,
@@ -146,7 +161,29 @@ export async function addToOutbox<E extends EventDef>(
   extraHeaders: Partial<OutboxHeaders> = {},
 ): Promise<string> {
   const row = outboxRow(event, payload, extraHeaders);
-  await tx.insert(table).values(row);
-  await handToRelayAfterCommit(tx, getTableConfig(table).schema ?? "public", row);
+  const byTable = unwritten.get(tx) ?? new Map<OutboxTable, WrittenRow[]>();
+  const rows = byTable.get(table);
+  if (rows) {
+    rows.push(row);
+    return row.id;
+  }
+  const flush = async () => {
+    const written = byTable.get(table) ?? [];
+    byTable.delete(table);
+    await writeRows(tx, table, written);
+  };
+  if (beforeCommit(tx, table, flush)) {
+    byTable.set(table, [row]);
+    unwritten.set(tx, byTable);
+    return row.id;
+  }
+  await writeRows(tx, table, [row]);
   return row.id;
+}
+
+/** Inserts rows in one statement and hands them to a relay once the transaction commits. */
+async function writeRows(tx: Tx, table: OutboxTable, rows: WrittenRow[]): Promise<void> {
+  if (!rows.length) return;
+  await tx.insert(table).values(rows);
+  await handToRelayAfterCommit(tx, getTableConfig(table).schema ?? "public", rows);
 }

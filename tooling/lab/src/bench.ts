@@ -58,6 +58,8 @@ const { values } = parseArgs({
     "overload-seconds": { type: "string", default: "60" },
     /** KEY=VALUE for every service, to measure one change (e.g. LOG_LEVEL=warn); repeatable. */
     "service-env": { type: "string", multiple: true, default: [] },
+    /** Only the ceiling and the closed-loop levels with their profile (CPU, commits, batch sizes): one change measured in minutes. */
+    "levels-only": { type: "boolean", default: false },
   },
 });
 const SERVICE_ENV = Object.fromEntries(
@@ -84,33 +86,51 @@ try {
   await probe.drained();
 
   const { levels, profile } = await closedLevels(post, probe, LEVELS, SECONDS);
-  const maxAcceptedPerS = Math.max(...levels.map((l) => l.acceptedPerS));
-  const sustained = await sustainedRate(post, probe, Math.max(...levels.map((l) => l.completedPerS)), SECONDS);
-  // At half the maximum accepted rate (beyond what it sustains when that is above the
-  // sustained rate), and at half the sustained rate (a steady state).
-  const atHalf = await latenciesAt(post, probe, Math.max(1, Math.floor(maxAcceptedPerS / 2)), SECONDS);
-  const atHalfSustained = await latenciesAt(post, probe, Math.max(1, Math.floor(sustained / 2)), SECONDS);
-  const batchSizes = await probe.meanBatchSizes();
-  const over = await overload(
-    post,
-    probe,
-    sustained,
-    Number(values["overload-seconds"]),
-    SERVICE_ENV.ADMISSION_MAX_PENDING_ORDERS ?? "600 (the default)",
-  );
-  report({
-    ceiling,
-    levels,
-    maxAcceptedPerS,
-    sustainedCompletedPerS: sustained,
-    atHalf,
-    atHalfSustained,
-    profile,
-    batchSizes,
-    overload: over,
-    idleRss,
-    verifyUsPerToken,
-  });
+  if (values["levels-only"]) {
+    const ofCeiling = (n: number) => `${((n / ceiling.orderOutboxTps) * 100).toFixed(2)} %`;
+    const best = Math.max(...levels.map((l) => l.completedPerS));
+    console.log(
+      JSON.stringify({
+        ceilingTps: Math.round(ceiling.orderOutboxTps),
+        bestCompletedPerS: best,
+        completedOfCeiling: ofCeiling(best),
+        profile,
+        cpuMsPerOrderSum: Object.entries(profile.cpuMsPerOrder)
+          .reduce((s, [, v]) => s + v, 0)
+          .toFixed(1),
+        batchSizes: await probe.meanBatchSizes(),
+        verifyUsPerToken,
+      }),
+    );
+  } else {
+    const maxAcceptedPerS = Math.max(...levels.map((l) => l.acceptedPerS));
+    const sustained = await sustainedRate(post, probe, Math.max(...levels.map((l) => l.completedPerS)), SECONDS);
+    // At half the maximum accepted rate (beyond what it sustains when that is above the
+    // sustained rate), and at half the sustained rate (a steady state).
+    const atHalf = await latenciesAt(post, probe, Math.max(1, Math.floor(maxAcceptedPerS / 2)), SECONDS);
+    const atHalfSustained = await latenciesAt(post, probe, Math.max(1, Math.floor(sustained / 2)), SECONDS);
+    const batchSizes = await probe.meanBatchSizes();
+    const over = await overload(
+      post,
+      probe,
+      sustained,
+      Number(values["overload-seconds"]),
+      SERVICE_ENV.ADMISSION_MAX_PENDING_ORDERS ?? "600 (the default)",
+    );
+    report({
+      ceiling,
+      levels,
+      maxAcceptedPerS,
+      sustainedCompletedPerS: sustained,
+      atHalf,
+      atHalfSustained,
+      profile,
+      batchSizes,
+      overload: over,
+      idleRss,
+      verifyUsPerToken,
+    });
+  }
 } finally {
   await db.end();
   await system.stop();

@@ -50,6 +50,10 @@ export function report(r: BenchResult) {
       "Postgres commits per completed saga",
       `${r.atHalfSustained.commitsPerSaga} at half the sustained rate, ${r.profile.commitsPerSaga} at the best closed-loop level (target <= 3)`,
     ],
+    [
+      "Postgres statements (round trips) per completed saga",
+      `${r.atHalfSustained.statementsPerSaga} at half the sustained rate, ${r.profile.statementsPerSaga} at the best closed-loop level`,
+    ],
     ["mean batch size per consumer", list(r.batchSizes)],
     [
       `overload: ${o.ratePerS}/s for ${o.seconds} s (4x sustained)`,

@@ -102,6 +102,18 @@ export function probes(system: System, db: pg.Pool) {
       );
       return ms(rows);
     },
+    /** Statements sent to Postgres so far by every service (db_statements_total on each /metrics): one round trip each. */
+    async statements(): Promise<number> {
+      let total = 0;
+      for (const name of SERVICE_NAMES) {
+        const text = await fetch(`http://127.0.0.1:${system.service(name).env.HTTP_PORT}/metrics`).then(
+          (r) => r.text(),
+          () => "",
+        );
+        for (const m of text.matchAll(/^db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)$/gm)) total += Number(m[1]);
+      }
+      return total;
+    },
     /** The mean batch size of every consumer, from each event-driven service's /metrics (consumer_batch_size). */
     async meanBatchSizes(): Promise<Record<string, number>> {
       const sums = new Map<string, { sum: number; count: number }>();
