@@ -9,8 +9,8 @@
 import { EVENTS, type OrderPlaced } from "@orderflow/contracts";
 import type { Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
-import { inArray, sql } from "drizzle-orm";
-import { messaging, reservations, stock } from "./db/schema.js";
+import { messaging } from "./db/schema.js";
+import { changeStock, lockedStock, lockStock } from "./stock-unit.js";
 
 export interface ReserveStockHooks {
   /** FAULT_INVENTORY_CRASH_BEFORE_COMMIT: runs after the first write, before the commit. */
@@ -19,32 +19,25 @@ export interface ReserveStockHooks {
 
 /**
  * A batch of placed orders: every SKU they name, locked in SKU order before the
- * first is reserved, so that two batches (whose orders name the same SKUs in
- * any order) never deadlock.
+ * first is reserved (one statement), so that two batches (whose orders name
+ * the same SKUs in any order) never deadlock.
  */
 export async function lockStockOfOrders(tx: Tx, orders: OrderPlaced[]): Promise<void> {
-  const skus = [...new Set(orders.flatMap((o) => o.items.map((i) => i.sku)))].sort();
-  if (skus.length)
-    await tx.select({ sku: stock.sku }).from(stock).where(inArray(stock.sku, skus)).orderBy(stock.sku).for("update");
+  await lockStock(
+    tx,
+    orders.flatMap((o) => o.items.map((i) => i.sku)),
+  );
 }
 
 export async function reserveStock(tx: Tx, order: OrderPlaced, hooks: ReserveStockHooks = {}): Promise<void> {
   const lines = [...order.items].sort((a, b) => a.sku.localeCompare(b.sku));
-  const rows = await tx
-    .select()
-    .from(stock)
-    .where(
-      inArray(
-        stock.sku,
-        lines.map((l) => l.sku),
-      ),
-    )
-    .orderBy(stock.sku)
-    .for("update");
-  const bySku = new Map(rows.map((r) => [r.sku, r]));
+  await lockStock(
+    tx,
+    lines.map((l) => l.sku),
+  );
 
   const problems = lines.flatMap((line) => {
-    const row = bySku.get(line.sku);
+    const row = lockedStock(tx, line.sku);
     if (!row) return [`unknown SKU ${line.sku}`];
     if (line.quantity <= 0) return [`invalid quantity ${line.quantity} for ${line.sku}`];
     if (row.available < line.quantity) {
@@ -62,26 +55,21 @@ export async function reserveStock(tx: Tx, order: OrderPlaced, hooks: ReserveSto
 
   let first = true;
   for (const line of lines) {
-    await tx
-      .update(stock)
-      .set({
-        available: sql`${stock.available} - ${line.quantity}`,
-        reserved: sql`${stock.reserved} + ${line.quantity}`,
-        updatedAt: sql`now()`,
-      })
-      .where(sql`${stock.sku} = ${line.sku}`);
+    await changeStock(
+      tx,
+      line.sku,
+      { available: -line.quantity, reserved: line.quantity },
+      { orderId: order.orderId, sku: line.sku, quantity: line.quantity },
+    );
     if (first) {
       first = false;
       hooks.afterFirstWrite?.();
     }
-    await tx
-      .insert(reservations)
-      .values({ orderId: order.orderId, sku: line.sku, quantity: line.quantity, status: "reserved" });
   }
   const priced = order.items.map((line) => ({
     sku: line.sku,
     quantity: line.quantity,
-    unitPriceCents: BigInt(bySku.get(line.sku)?.unitPriceCents ?? 0),
+    unitPriceCents: BigInt(lockedStock(tx, line.sku)?.unitPriceCents ?? 0),
   }));
   await addToOutbox(tx, messaging.outbox, EVENTS.stockReserved, {
     orderId: order.orderId,

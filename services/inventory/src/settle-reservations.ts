@@ -9,19 +9,24 @@ import { EVENTS } from "@orderflow/contracts";
 import type { Tx } from "@orderflow/db";
 import { addToOutbox } from "@orderflow/messaging";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { messaging, reservations, stock } from "./db/schema.js";
+import { messaging, reservations } from "./db/schema.js";
+import { changeStock, lockStock } from "./stock-unit.js";
 
 /**
  * A batch of settled orders: the stock rows their reservations hold, locked in
- * SKU order before the first is settled, so that two batches never deadlock.
+ * SKU order before the first is settled (one statement), so that two batches
+ * never deadlock.
  */
 export async function lockStockOfOrders(tx: Tx, orderIds: string[]): Promise<void> {
   if (!orderIds.length) return;
-  const held = tx
+  const held = await tx
     .selectDistinct({ sku: reservations.sku })
     .from(reservations)
     .where(and(inArray(reservations.orderId, orderIds), eq(reservations.status, "reserved")));
-  await tx.select({ sku: stock.sku }).from(stock).where(inArray(stock.sku, held)).orderBy(stock.sku).for("update");
+  await lockStock(
+    tx,
+    held.map((h) => h.sku),
+  );
 }
 
 async function settleReservations(tx: Tx, orderId: string, to: "released" | "committed"): Promise<number> {
@@ -30,15 +35,16 @@ async function settleReservations(tx: Tx, orderId: string, to: "released" | "com
     .set({ status: to, updatedAt: sql`now()` })
     .where(and(eq(reservations.orderId, orderId), eq(reservations.status, "reserved")))
     .returning({ sku: reservations.sku, quantity: reservations.quantity });
-  for (const line of held.sort((a, b) => a.sku.localeCompare(b.sku))) {
-    await tx
-      .update(stock)
-      .set({
-        reserved: sql`${stock.reserved} - ${line.quantity}`,
-        ...(to === "released" ? { available: sql`${stock.available} + ${line.quantity}` } : {}),
-        updatedAt: sql`now()`,
-      })
-      .where(eq(stock.sku, line.sku));
+  const lines = held.sort((a, b) => a.sku.localeCompare(b.sku));
+  await lockStock(
+    tx,
+    lines.map((l) => l.sku),
+  );
+  for (const line of lines) {
+    await changeStock(tx, line.sku, {
+      reserved: -line.quantity,
+      ...(to === "released" ? { available: line.quantity } : {}),
+    });
   }
   return held.length;
 }

@@ -9,11 +9,12 @@ import {
   ListStockReplySchema,
   OrderPlacedSchema,
 } from "@orderflow/contracts";
-import { transaction } from "@orderflow/db";
+import { createPool, transaction } from "@orderflow/db";
 import { createLogger } from "@orderflow/logging";
 import { migrateServiceSchema } from "@orderflow/messaging";
 import { connectNats } from "@orderflow/process";
 import { type ComponentDatabase, componentDatabase, startNatsServer } from "@orderflow/stack";
+import { drizzle } from "drizzle-orm/node-postgres";
 import { INVENTORY } from "../src/app.js";
 import { lockStockOfOrders, reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";
@@ -199,5 +200,30 @@ describe("inventory batches (against Postgres)", () => {
     const after = await totals();
     assert.equal(after.held, before.held, "available + reserved unchanged");
     assert.equal(after.reserved, before.reserved + 4, "four lines reserved");
+  });
+
+  it("when a batch reserves several orders in one transaction of the runner, then its stock and reservations are written in one statement each", async () => {
+    let statements = 0;
+    const url = (t.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    const counting = createPool({ url, applicationName: "stock-batch", onStatement: () => statements++ });
+    const before = await totals();
+    const orders = [placed("KB-001"), placed("MS-001"), placed("KB-001"), placed("MN-001")];
+    try {
+      await transaction(drizzle(counting), async (tx) => {
+        await lockStockOfOrders(tx, orders);
+        for (const order of orders) await reserveStock(tx, order);
+      });
+    } finally {
+      await counting.end();
+    }
+    // BEGIN, the lock, the stock rows, the reservations, the outbox, one NOTIFY (no relay runs here), COMMIT.
+    assert.equal(statements, 7);
+    const after = await totals();
+    assert.equal(after.reserved, before.reserved + 4);
+    assert.equal(after.held, before.held);
+    const kb = await t.rows("SELECT count(*)::int AS n FROM inventory.reservations WHERE order_id = ANY($1::uuid[])", [
+      orders.map((o) => o.orderId),
+    ]);
+    assert.equal(kb[0].n, 4);
   });
 });

@@ -12,19 +12,31 @@ import {
   StockRejectedSchema,
   StockReservedSchema,
 } from "@orderflow/contracts";
+import type { Tx } from "@orderflow/db";
 import { type Subscription, subscribe } from "@orderflow/messaging";
 import type { OrderConfig } from "./config.js";
 import {
   cancelUnpaid,
   confirmPaid,
+  lockOrders,
   recordNotified,
   recordStockReserved,
   rejectForStock,
   repriceFromStockReserved,
 } from "./order-saga.js";
 
-/** Every handler locks its order's row: a batch takes them in order-id order, so two batches never deadlock. */
-const BY_ORDER = { orderKey: (event: { orderId: string }) => event.orderId };
+/**
+ * Every handler locks its order's row: a batch locks all of them first, in one statement and in
+ * order-id order (so two batches never deadlock), and runs its handlers in that order.
+ */
+const BY_ORDER = {
+  orderKey: (event: { orderId: string }) => event.orderId,
+  lockBatch: (tx: Tx, events: { orderId: string }[]) =>
+    lockOrders(
+      tx,
+      events.map((e) => e.orderId),
+    ),
+};
 
 /** The saga's results are recorded once each: running one again changes nothing, and records one that was lost. */
 const RECORDED_ONCE = {

@@ -3,7 +3,17 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { PaymentSucceededSchema, StockReservedSchema } from "@orderflow/contracts";
-import { cancelUnpaid, confirmPaid, recordNotified, recordStockReserved, rejectForStock } from "../src/order-saga.js";
+import type { Tx } from "@orderflow/db";
+import { createPool, transaction } from "@orderflow/db";
+import { drizzle } from "drizzle-orm/node-postgres";
+import {
+  cancelUnpaid,
+  confirmPaid,
+  lockOrders,
+  recordNotified,
+  recordStockReserved,
+  rejectForStock,
+} from "../src/order-saga.js";
 import { placeOrder } from "../src/place-order.js";
 import { getOrder } from "../src/read-orders.js";
 import { orderDatabase } from "./order-database.js";
@@ -37,29 +47,30 @@ describe("order saga (against Postgres)", () => {
   }
 
   type Result = (orderId: string) => Promise<void>;
-  const reserved: Result = (orderId) =>
-    t.db.transaction((tx) =>
-      recordStockReserved(
-        tx,
-        create(StockReservedSchema, {
-          orderId,
-          customerId: "saga-1",
-          paymentToken: "tok_visa",
-          items: [
-            { sku: "KB-001", quantity: 2, unitPriceCents: 4999n },
-            { sku: "MS-001", quantity: 1, unitPriceCents: 2500n },
-          ],
-          totalCents: 12498n,
-        }),
-      ),
+  type Apply = (tx: Tx, orderId: string) => Promise<void>;
+  const applyReserved: Apply = (tx, orderId) =>
+    recordStockReserved(
+      tx,
+      create(StockReservedSchema, {
+        orderId,
+        customerId: "saga-1",
+        paymentToken: "tok_visa",
+        items: [
+          { sku: "KB-001", quantity: 2, unitPriceCents: 4999n },
+          { sku: "MS-001", quantity: 1, unitPriceCents: 2500n },
+        ],
+        totalCents: 12498n,
+      }),
     );
+  const applyPaid: Apply = (tx, orderId) =>
+    confirmPaid(tx, create(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 12498n }));
+  const applyDeclined: Apply = (tx, orderId) => cancelUnpaid(tx, orderId, "card declined");
+  // Each in a drizzle transaction: every result writes at once.
+  const reserved: Result = (orderId) => t.db.transaction((tx) => applyReserved(tx, orderId));
   const rejected: Result = (orderId) =>
     t.db.transaction((tx) => rejectForStock(tx, orderId, "out of stock: KB-001 (requested 2, available 1)"));
-  const paid: Result = (orderId) =>
-    t.db.transaction((tx) =>
-      confirmPaid(tx, create(PaymentSucceededSchema, { orderId, paymentId: randomUUID(), amountCents: 12498n })),
-    );
-  const declined: Result = (orderId) => t.db.transaction((tx) => cancelUnpaid(tx, orderId, "card declined"));
+  const paid: Result = (orderId) => t.db.transaction((tx) => applyPaid(tx, orderId));
+  const declined: Result = (orderId) => t.db.transaction((tx) => applyDeclined(tx, orderId));
 
   async function events(orderId: string) {
     const { rows } = await t.pool.query(
@@ -156,5 +167,71 @@ describe("order saga (against Postgres)", () => {
     await t.db.transaction((tx) => recordNotified(tx, orderId, "order_confirmed"));
     const order = await getOrder(t.db, orderId);
     assert.deepEqual(order.timeline.map((s) => s.step).slice(-2), ["confirmed", "notified"]);
+  });
+
+  it("when a batch applies several results in one transaction of the runner, then its writes are deferred to COMMIT and every order ends as if one by one", async () => {
+    const [a, b, c] = [await newOrder(), await newOrder(), await newOrder()];
+    let statements = 0;
+    const url = (t.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    const counting = createPool({ url, applicationName: "saga-batch", onStatement: () => statements++ });
+    await transaction(drizzle(counting), async (tx) => {
+      await lockOrders(tx, [c, a, b]);
+      // Both results of order a in the same batch, and a repeat: applied in turn, in memory.
+      for (const id of [a, b, c]) await applyReserved(tx, id);
+      await applyPaid(tx, a);
+      await applyPaid(tx, a);
+      await applyDeclined(tx, b);
+      await recordNotified(tx, a, "order_confirmed");
+      // Nothing written yet: the batch's changes go to Postgres just before COMMIT.
+      const { rows } = await t.pool.query("SELECT count(*)::int AS n FROM orders.order_timeline WHERE order_id = $1", [
+        a,
+      ]);
+      assert.equal(rows[0].n, 1, "only 'placed', committed before");
+    });
+    await counting.end();
+    // BEGIN, the lock of the three orders, then one statement per table (unit prices, orders,
+    // timeline, outbox), one NOTIFY for the relays (none runs in this process), COMMIT: an order
+    // locked once is not asked for again.
+    assert.equal(statements, 8);
+    const orderA = await getOrder(t.db, a);
+    assert.equal(orderA.status, "CONFIRMED");
+    assert.deepEqual(
+      orderA.timeline.map((s) => s.step),
+      ["placed", "stock_reserved", "payment_succeeded", "confirmed", "notified"],
+    );
+    assert.deepEqual(
+      orderA.items.map((i) => i.unitPriceCents),
+      [4999, 2500],
+    );
+    assert.equal(orderA.waitingOn, null);
+    assert.deepEqual(await events(a), ["orders.order.confirmed"]);
+    const orderB = await getOrder(t.db, b);
+    assert.equal(orderB.status, "CANCELLED");
+    assert.equal(orderB.cancelReason, "payment declined: card declined");
+    assert.deepEqual(await events(b), ["orders.order.cancelled"]);
+    const orderC = await getOrder(t.db, c);
+    assert.equal(orderC.status, "PENDING");
+    assert.equal(orderC.waitingOn, "payment");
+    assert.equal(orderC.totalCents, 12498);
+    const waiting = await t.pool.query("SELECT waiting_since IS NOT NULL AS w FROM orders.orders WHERE id = $1", [c]);
+    assert.equal(waiting.rows[0].w, true, "waiting since the stock result");
+  });
+
+  it("when a batch fails after its results were applied in memory, then nothing of it is written", async () => {
+    const orderId = await newOrder();
+    await assert.rejects(
+      transaction(t.db, async (tx) => {
+        await applyReserved(tx, orderId);
+        await applyPaid(tx, orderId);
+        throw new Error("a later handler of the batch failed");
+      }),
+    );
+    const order = await getOrder(t.db, orderId);
+    assert.equal(order.status, "PENDING");
+    assert.deepEqual(
+      order.timeline.map((s) => s.step),
+      ["placed"],
+    );
+    assert.deepEqual(await events(orderId), []);
   });
 });

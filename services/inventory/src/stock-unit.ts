@@ -1,0 +1,85 @@
+/**
+ * A transaction's unit of work over the stock: the rows it locked (in ONE
+ * statement, in SKU order, so two batches never deadlock), changed in memory
+ * by each handler, and written just before COMMIT in one statement, with the
+ * new reservations in one more (`beforeCommit`). A batch of 32 placed orders
+ * costs a lock, two writes and the outbox, not four statements per order.
+ * Outside a transaction of `transaction()` (a drizzle transaction, a test)
+ * every change is written at once, the same statements.
+ */
+import { beforeCommit, type Tx } from "@orderflow/db";
+import { inArray, sql } from "drizzle-orm";
+import { reservations, stock } from "./db/schema.js";
+
+type StockRow = typeof stock.$inferSelect;
+type NewReservation = { orderId: string; sku: string; quantity: number };
+
+interface StockUnit {
+  /** Every stock row locked in this transaction, as it is now (changes applied). */
+  locked: Map<string, StockRow>;
+  changed: Set<string>;
+  reservations: NewReservation[];
+  deferred: boolean;
+}
+
+const units = new WeakMap<Tx, StockUnit>();
+
+function unitOf(tx: Tx): StockUnit {
+  let unit = units.get(tx);
+  if (!unit) {
+    const created: StockUnit = { locked: new Map(), changed: new Set(), reservations: [], deferred: false };
+    created.deferred = beforeCommit(tx, units, () => writeChanges(tx, created));
+    units.set(tx, created);
+    unit = created;
+  }
+  return unit;
+}
+
+/** Locks the stock rows of `skus` not yet locked in this transaction, in one statement, in SKU order. */
+export async function lockStock(tx: Tx, skus: string[]): Promise<void> {
+  const unit = unitOf(tx);
+  const wanted = [...new Set(skus)].filter((sku) => !unit.locked.has(sku)).sort();
+  if (!wanted.length) return;
+  const rows = await tx.select().from(stock).where(inArray(stock.sku, wanted)).orderBy(stock.sku).for("update");
+  for (const row of rows) unit.locked.set(row.sku, row);
+}
+
+/** A stock row locked in this transaction (undefined: no such SKU). */
+export function lockedStock(tx: Tx, sku: string): StockRow | undefined {
+  return unitOf(tx).locked.get(sku);
+}
+
+/** Moves quantities of a locked row (negative to take away); written before COMMIT, or at once. */
+export async function changeStock(
+  tx: Tx,
+  sku: string,
+  change: { available?: number; reserved?: number },
+  newReservation?: NewReservation,
+): Promise<void> {
+  const unit = unitOf(tx);
+  const row = unit.locked.get(sku);
+  if (!row) throw new Error(`stock ${sku} changed without being locked first`);
+  row.available += change.available ?? 0;
+  row.reserved += change.reserved ?? 0;
+  unit.changed.add(sku);
+  if (newReservation) unit.reservations.push(newReservation);
+  if (!unit.deferred) await writeChanges(tx, unit);
+}
+
+async function writeChanges(tx: Tx, unit: StockUnit): Promise<void> {
+  const changed = [...unit.changed].map((sku) => {
+    const row = unit.locked.get(sku) as StockRow;
+    return { sku, available: row.available, reserved: row.reserved };
+  });
+  const added = unit.reservations;
+  unit.changed.clear();
+  unit.reservations = [];
+  if (changed.length) {
+    // The rows are locked by this transaction: their new values are known, not computed by Postgres.
+    await tx.execute(sql`
+      UPDATE inventory.stock s SET available = c.available, reserved = c.reserved, updated_at = now()
+        FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) AS c(sku text, available int, reserved int)
+       WHERE s.sku = c.sku`);
+  }
+  if (added.length) await tx.insert(reservations).values(added.map((r) => ({ ...r, status: "reserved" as const })));
+}
