@@ -40,25 +40,27 @@ export interface PublishBatchOptions {
 type Row = WrittenRow;
 
 /** Publishes rows pipelined, each in its publish span with Nats-Msg-Id = the row id; the outcome of each. */
-function publishRows(js: JetStreamClient, rows: Row[], timeout: number) {
+function publishRows(js: JetStreamClient, rows: Row[], timeout: number, onAck?: (id: string) => void) {
   return Promise.allSettled(
     rows.map((row) =>
-      withPublishSpan(row.headers, { subject: row.subject, id: row.id }, (trace) =>
-        js.publish(row.subject, row.payload, {
+      withPublishSpan(row.headers, { subject: row.subject, id: row.id }, async (trace) => {
+        const ack = await js.publish(row.subject, row.payload, {
           msgID: row.id,
           headers: outboxMessageHeaders({ ...row.headers, ...trace }),
           timeout,
-        }),
-      ),
+        });
+        onAck?.(row.id);
+        return ack;
+      }),
     ),
   );
 }
 
 /**
  * Publishes rows that their transactions just committed, straight from memory
- * (no claim: the rows are known). Returns the ids JetStream acknowledged, to be
- * marked (markPublished) by the caller, which may gather several rounds into
- * one statement. A row whose publish failed is left unmarked: the poll claims
+ * (no claim: the rows are known). Returns the ids JetStream acknowledged, with
+ * the time of each ack, to be marked (markPublished) by the caller, which
+ * gathers several rounds into one statement. A row whose publish failed is left unmarked: the poll claims
  * it (publishOutboxBatch) and records its error. A crash before the mark
  * re-publishes the rows later, and JetStream drops them as duplicates.
  */
@@ -66,9 +68,13 @@ export async function publishFromMemory(
   js: JetStreamClient,
   rows: Row[],
   publishTimeoutMs = 5000,
-): Promise<{ published: string[]; failed: number; firstError?: string }> {
-  const results = await publishRows(js, rows, publishTimeoutMs);
-  const published = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.id);
+): Promise<{ published: Published[]; failed: number; firstError?: string }> {
+  // When each publish was acknowledged: recorded as the row's published_at, however late it is marked.
+  const ackedAt = new Map<string, Date>();
+  const results = await publishRows(js, rows, publishTimeoutMs, (id) => ackedAt.set(id, new Date()));
+  const published = rows
+    .filter((_, i) => results[i]?.status === "fulfilled")
+    .map((r) => ({ id: r.id, at: ackedAt.get(r.id) ?? new Date() }));
   const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
   return {
     published,
@@ -77,12 +83,19 @@ export async function publishFromMemory(
   };
 }
 
-/** Marks rows as published, in ONE statement. */
-export async function markPublished(pool: pg.Pool, schema: string, ids: string[]): Promise<void> {
+/** A row JetStream acknowledged, and when. */
+export interface Published {
+  id: string;
+  at: Date;
+}
+
+/** Marks rows as published at the time each was acknowledged, in ONE statement. */
+export async function markPublished(pool: pg.Pool, schema: string, rows: Published[]): Promise<void> {
   await pool.query(
-    `UPDATE "${schema}".outbox SET published_at = clock_timestamp(), attempts = attempts + 1
-      WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
-    [ids],
+    `UPDATE "${schema}".outbox o SET published_at = m.at, attempts = o.attempts + 1
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS m(id, at)
+      WHERE o.id = m.id AND o.published_at IS NULL`,
+    [rows.map((r) => r.id), rows.map((r) => r.at)],
   );
 }
 

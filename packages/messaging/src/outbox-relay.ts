@@ -22,7 +22,7 @@ import { backoffDelayMs } from "@orderflow/backoff";
 import type { Logger } from "@orderflow/logging";
 import type pg from "pg";
 import { outboxChannel, registerLocalRelay, type WrittenRow } from "./outbox.js";
-import { markPublished, publishFromMemory, publishOutboxBatch } from "./outbox-publish.js";
+import { markPublished, type Published, publishFromMemory, publishOutboxBatch } from "./outbox-publish.js";
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -46,6 +46,8 @@ export interface OutboxRelay {
 
 /** Published rows marked in one statement at the latest when this many are due. */
 const MARK_EVERY = 500;
+/** How long acknowledged rows wait to be marked together (their published_at is the ack's time). */
+const MARK_AFTER_MS = 250;
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, js, schema, logger } = options;
@@ -60,7 +62,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   // or published and not yet marked (a poll must not claim them).
   const written: WrittenRow[] = [];
   const publishing = new Set<string>();
-  let toMark: string[] = [];
+  let toMark: Published[] = [];
+  let markTimer: NodeJS.Timeout | undefined;
   // The table is due a poll: at start, after each poll interval, on NOTIFY, after a failure.
   let pollDue = true;
 
@@ -107,30 +110,45 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       exclude: () => [...publishing, ...written.map((r) => r.id)],
     });
 
-  /** Publishes what this process's transactions handed over; marks once nothing more waits. */
+  /**
+   * Publishes what this process's transactions handed over. The acknowledged
+   * rows are marked MARK_AFTER_MS after the first of them (or once MARK_EVERY
+   * are due), in one statement with the time of each ack: under a steady
+   * trickle that is a few marks a second, not one commit per event.
+   */
   async function relayFromMemory() {
     const rows = written.splice(0, batchSize);
     for (const row of rows) publishing.add(row.id);
     const result = await publishFromMemory(js, rows, options.publishTimeoutMs);
     toMark.push(...result.published);
-    const published = new Set(result.published);
+    const published = new Set(result.published.map((p) => p.id));
     for (const row of rows) if (!published.has(row.id)) publishing.delete(row.id);
     if (result.published.length) options.onPublished?.(result.published.length);
-    if (written.length === 0 || toMark.length >= MARK_EVERY) await markAll();
+    if (toMark.length >= MARK_EVERY) await markAll();
+    else if (toMark.length && !markTimer) {
+      markTimer = setTimeout(() => {
+        markTimer = undefined;
+        markAll().catch((err) =>
+          log.warn({ err: (err as Error).message }, "marking published rows failed; the poll publishes them again"),
+        );
+      }, MARK_AFTER_MS);
+    }
     if (result.failed) {
       throw new Error(`${result.failed} of ${rows.length} publishes failed (left for the poll): ${result.firstError}`);
     }
   }
 
   async function markAll() {
+    clearTimeout(markTimer);
+    markTimer = undefined;
     if (!toMark.length) return;
-    const ids = toMark;
+    const rows = toMark;
     toMark = [];
     try {
-      await markPublished(pool, schema, ids);
+      await markPublished(pool, schema, rows);
     } finally {
       // Marked, or not (then the poll publishes them again: JetStream drops the duplicates).
-      for (const id of ids) publishing.delete(id);
+      for (const { id } of rows) publishing.delete(id);
     }
   }
 

@@ -136,6 +136,57 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     }
   });
 
+  it("when rows trickle in one by one, then their marks are gathered into a few statements, each row with the time JetStream acknowledged it", async () => {
+    let marks = 0;
+    const counted = new Proxy(f.pool, {
+      get(target, prop, receiver) {
+        if (prop === "query") {
+          return (...args: [string]) => {
+            if (String(args[0]).includes("SET published_at")) marks++;
+            return target.query(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const relay = startOutboxRelay({
+      pool: counted,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 120_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // its first poll and its LISTEN
+      const ids: string[] = [];
+      const acked: number[] = [];
+      const base = await streamCount(f);
+      for (let i = 0; i < 10; i++) {
+        ids.push(
+          await transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: `trickle-${i}` })),
+        );
+        // Each one published before the next commits: ten publish rounds.
+        await waitFor("the row to reach the stream", async () => (await streamCount(f)) >= base + i + 1, {
+          timeoutMs: 5000,
+        });
+        acked.push(Date.now());
+      }
+      await waitFor("every row to be marked", async () => (await unpublished(f)) === 0, { timeoutMs: 5000 });
+      assert.ok(marks <= 4, `ten rounds, marked in ${marks} statement(s)`);
+      const { rows } = await f.pool.query<{ id: string; at: Date }>(
+        "SELECT id, published_at AS at FROM msgtest.outbox WHERE id = ANY($1::uuid[])",
+        [ids],
+      );
+      const at = new Map(rows.map((r) => [r.id, r.at.getTime()]));
+      // published_at is the ack's time, not the (later, shared) mark's: each before the test saw the next row in the stream.
+      ids.forEach((id, i) => {
+        assert.ok((at.get(id) ?? Number.POSITIVE_INFINITY) <= (acked[i] as number) + 5, `row ${i} dated by its ack`);
+      });
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("when the process dies between a transaction's COMMIT and the publish, then the row waits in the table and a relay's poll publishes it", async () => {
     // A relay that takes the row after COMMIT and dies with it before publishing.
     const dead = registerLocalRelay("msgtest", () => {});

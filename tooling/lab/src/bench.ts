@@ -60,6 +60,8 @@ const { values } = parseArgs({
     "service-env": { type: "string", multiple: true, default: [] },
     /** Only the ceiling and the closed-loop levels with their profile (CPU, commits, batch sizes): one change measured in minutes. */
     "levels-only": { type: "boolean", default: false },
+    /** With --levels-only: also latencies under an open loop at this rate (orders/s). */
+    "latency-at": { type: "string" },
   },
 });
 const SERVICE_ENV = Object.fromEntries(
@@ -100,6 +102,9 @@ try {
           .toFixed(1),
         batchSizes: await probe.meanBatchSizes(),
         verifyUsPerToken,
+        ...(values["latency-at"]
+          ? { latencies: await latenciesAt(post, probe, Number(values["latency-at"]), SECONDS) }
+          : {}),
       }),
     );
   } else {
