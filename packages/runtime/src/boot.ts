@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createPool, isConnectionError, waitForDatabase } from "@orderflow/db";
 import { createLogger, type Logger } from "@orderflow/logging";
 import { migrateServiceSchema } from "@orderflow/messaging";
+import { registerSpanCount } from "@orderflow/observability";
 import { connectNats } from "@orderflow/process";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import type pg from "pg";
@@ -113,6 +114,7 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
   });
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
+  registerSpanCount(registry);
   return {
     service: options.service,
     schema: options.schema,

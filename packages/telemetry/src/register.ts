@@ -64,7 +64,7 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
   const exporter = new OTLPTraceExporter();
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors: [new BatchSpanProcessor(exporter), spanCounter()],
   });
   // The global tracer provider, W3C trace context propagation, AsyncLocalStorage context.
   provider.register();
@@ -102,4 +102,22 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
   const shutdown = () => provider.shutdown().catch(() => {});
   process.once("beforeExit", shutdown);
   process.once("exit", () => void shutdown());
+}
+
+/**
+ * Counts the spans this process ends, for its /metrics (otel_spans_ended_total,
+ * read by packages/runtime) and `pnpm bench`'s spans per saga. Shared through a
+ * global symbol: this file runs before the application and cannot import it.
+ */
+function spanCounter() {
+  const counts = { ended: 0 };
+  (globalThis as Record<symbol, unknown>)[Symbol.for("orderflow.telemetry.spans")] = counts;
+  return {
+    onStart() {},
+    onEnd() {
+      counts.ended++;
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
 }

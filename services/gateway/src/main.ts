@@ -1,6 +1,7 @@
 /** Composition root: config -> logger -> order client -> HTTP server; SIGTERM drains. */
 import { startVerifier } from "@orderflow/auth";
 import { createLogger } from "@orderflow/logging";
+import { registerSpanCount } from "@orderflow/observability";
 import { connectNats, onShutdown } from "@orderflow/process";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
@@ -14,6 +15,7 @@ const logger = createLogger({ service: "gateway", level: config.logLevel });
 const registry = new Registry();
 registry.setDefaultLabels({ service: "gateway" });
 collectDefaultMetrics({ register: registry });
+registerSpanCount(registry);
 const orders = createOrderClient(config.orderGrpcAddress, config.retryPolicy, logger, orderRpcRetries(registry));
 const nc = await connectNats({
   url: config.natsUrl,

@@ -102,6 +102,7 @@ try {
           .toFixed(1),
         batchSizes: await probe.meanBatchSizes(),
         verifyUsPerToken,
+        idleRss,
         ...(values["latency-at"]
           ? { latencies: await latenciesAt(post, probe, Number(values["latency-at"]), SECONDS) }
           : {}),

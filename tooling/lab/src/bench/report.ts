@@ -54,6 +54,10 @@ export function report(r: BenchResult) {
       "Postgres statements (round trips) per completed saga",
       `${r.atHalfSustained.statementsPerSaga} at half the sustained rate, ${r.profile.statementsPerSaga} at the best closed-loop level`,
     ],
+    [
+      "spans per completed saga",
+      `${r.atHalfSustained.spansPerSaga} at half the sustained rate, ${r.profile.spansPerSaga} at the best closed-loop level`,
+    ],
     ["mean batch size per consumer", list(r.batchSizes)],
     [
       `overload: ${o.ratePerS}/s for ${o.seconds} s (4x sustained)`,

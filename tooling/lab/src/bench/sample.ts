@@ -48,6 +48,18 @@ export function probes(system: System, db: pg.Pool) {
     Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n ?? 0);
   const pending = () => scalar("SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'");
   const ms = (rows: { ms: number }[]) => rows.map((r) => Number(r.ms));
+  /** A counter summed over every service's /metrics. */
+  async function metricTotal(name: string): Promise<number> {
+    let total = 0;
+    for (const service of SERVICE_NAMES) {
+      const text = await fetch(`http://127.0.0.1:${system.service(service).env.HTTP_PORT}/metrics`).then(
+        (r) => r.text(),
+        () => "",
+      );
+      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "gm"))) total += Number(m[1]);
+    }
+    return total;
+  }
   return {
     /** CPU ticks so far of every service, Postgres and nats-server. */
     cpu(): CpuTicks {
@@ -103,17 +115,9 @@ export function probes(system: System, db: pg.Pool) {
       return ms(rows);
     },
     /** Statements sent to Postgres so far by every service (db_statements_total on each /metrics): one round trip each. */
-    async statements(): Promise<number> {
-      let total = 0;
-      for (const name of SERVICE_NAMES) {
-        const text = await fetch(`http://127.0.0.1:${system.service(name).env.HTTP_PORT}/metrics`).then(
-          (r) => r.text(),
-          () => "",
-        );
-        for (const m of text.matchAll(/^db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)$/gm)) total += Number(m[1]);
-      }
-      return total;
-    },
+    statements: () => metricTotal("db_statements_total"),
+    /** Spans ended so far by every service (otel_spans_ended_total on each /metrics). */
+    spans: () => metricTotal("otel_spans_ended_total"),
     /** The mean batch size of every consumer, from each event-driven service's /metrics (consumer_batch_size). */
     async meanBatchSizes(): Promise<Record<string, number>> {
       const sums = new Map<string, { sum: number; count: number }>();

@@ -23,18 +23,26 @@ export interface Profile {
   commitsPerSaga: number;
   /** Statements sent to Postgres per completed saga, BEGIN and COMMIT included: one round trip each. */
   statementsPerSaga: number;
+  spansPerSaga: number;
   loadGenCpuMsPerOrder: number;
 }
 
 /** Closed-loop load at each level; the profile (CPU, commits) is the best level's. */
 export async function closedLevels(post: Post, probe: Probes, levelsClients: number[], seconds: number) {
   const levels: Level[] = [];
-  let profile: Profile = { cpuMsPerOrder: {}, commitsPerSaga: 0, statementsPerSaga: 0, loadGenCpuMsPerOrder: 0 };
+  let profile: Profile = {
+    cpuMsPerOrder: {},
+    commitsPerSaga: 0,
+    statementsPerSaga: 0,
+    spansPerSaga: 0,
+    loadGenCpuMsPerOrder: 0,
+  };
   for (const clients of levelsClients) {
     const cpu0 = probe.cpu();
     const me0 = process.cpuUsage();
     const commits0 = await probe.commits();
     const statements0 = await probe.statements();
+    const spans0 = await probe.spans();
     const final0 = await probe.finalOrders();
     const r = await closedLoop(post, clients, seconds);
     const final1 = await probe.finalOrders();
@@ -45,6 +53,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
     const completedAll = (await probe.finalOrders()) - final0;
     const commits1 = await probe.commits();
     const statements1 = await probe.statements();
+    const spans1 = await probe.spans();
     // The best level so far (compared before this one is added): its profile is the one reported.
     const isBest = levels.every((l) => r.accepted / r.seconds >= l.acceptedPerS);
     levels.push({
@@ -62,6 +71,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
         cpuMsPerOrder: cpuMsPer(cpu0, cpu1, r.accepted),
         commitsPerSaga: round((commits1 - commits0) / Math.max(1, completedAll), 1),
         statementsPerSaga: round((statements1 - statements0) / Math.max(1, completedAll), 1),
+        spansPerSaga: round((spans1 - spans0) / Math.max(1, completedAll), 1),
         loadGenCpuMsPerOrder: round((me1.user + me1.system) / 1000 / r.accepted, 2),
       };
     }
@@ -103,6 +113,7 @@ export async function latenciesAt(post: Post, probe: Probes, ratePerS: number, s
   const finalBefore = await probe.finalOrders();
   const commitsBefore = await probe.commits();
   const statementsBefore = await probe.statements();
+  const spansBefore = await probe.spans();
   const open = await openLoop(post, ratePerS, seconds);
   const backlogAtEnd = await probe.pending();
   const completedPerS = round(((await probe.finalOrders()) - finalBefore) / seconds);
@@ -110,6 +121,7 @@ export async function latenciesAt(post: Post, probe: Probes, ratePerS: number, s
   const completed = Math.max(1, (await probe.finalOrders()) - finalBefore);
   const commitsPerSaga = round(((await probe.commits()) - commitsBefore) / completed, 1);
   const statementsPerSaga = round(((await probe.statements()) - statementsBefore) / completed, 1);
+  const spansPerSaga = round(((await probe.spans()) - spansBefore) / completed, 1);
   const sagas = await probe.placedToFinal(since);
   const relay = await probe.relayLags(since);
   const consumed = await probe.consumerLags(since);
@@ -128,6 +140,7 @@ export async function latenciesAt(post: Post, probe: Probes, ratePerS: number, s
     backlogAtEnd,
     commitsPerSaga,
     statementsPerSaga,
+    spansPerSaga,
   };
 }
 export type Latencies = Awaited<ReturnType<typeof latenciesAt>>;
