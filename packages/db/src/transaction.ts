@@ -7,6 +7,8 @@
  * service's pool is exhausted for good. Here a failed connection is released
  * with its error, which makes the pool destroy it.
  */
+
+import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase, type NodePgQueryResultHKT } from "drizzle-orm/node-postgres";
 import type { PgDatabase } from "drizzle-orm/pg-core";
 import type pg from "pg";
@@ -17,7 +19,9 @@ import { isConnectionError } from "./connection-errors.js";
 export type Tx = PgDatabase<NodePgQueryResultHKT, any, any>;
 
 const commitHooks = new WeakMap<Tx, (() => void)[]>();
-const flushes = new WeakMap<Tx, Map<unknown, () => Promise<void>>>();
+/** What a flush gives back: the statements to send, or nothing (it wrote itself, or had nothing to write). */
+export type Flush = () => Promise<SQL[] | undefined> | SQL[] | undefined;
+const flushes = new WeakMap<Tx, Map<unknown, Flush>>();
 
 /**
  * Runs `fn` once `tx` has committed (never when it rolls back); for cheap
@@ -35,18 +39,30 @@ export function afterCommit(tx: Tx, fn: () => void): boolean {
 
 /**
  * Runs `flush` inside `tx` after the work and before COMMIT: writes collected
- * during the work (several handlers' outbox rows, a batch's changed rows) go
- * to Postgres in one statement each, not one per call. One flush per `key`
- * (registering a key again keeps the first); flushes run in the order they
- * were registered, and one that fails rolls the transaction back like any
- * other failure. Returns false, and does nothing, when `tx` is not a
+ * during the work (several handlers' outbox rows, a batch's changed rows)
+ * reach Postgres together, not one per call. A flush returns its writes
+ * (INSERT, UPDATE or DELETE statements), and the writes of every flush of the
+ * transaction are sent as ONE statement (each a data-modifying CTE of it: they
+ * see the same snapshot, so each must touch its own table). One flush per
+ * `key` (registering a key again keeps the first); flushes are asked in the
+ * order they were registered; a write that fails rolls the transaction back
+ * like any other failure. Returns false, and does nothing, when `tx` is not a
  * transaction of `transaction()`: the caller then writes at once.
  */
-export function beforeCommit(tx: Tx, key: unknown, flush: () => Promise<void>): boolean {
+export function beforeCommit(tx: Tx, key: unknown, flush: Flush): boolean {
   const registered = flushes.get(tx);
   if (!registered) return false;
   if (!registered.has(key)) registered.set(key, flush);
   return true;
+}
+
+/** Data-modifying statements as the CTEs of one: one round trip. */
+function asOneStatement(writes: SQL[]): SQL {
+  if (writes.length === 1) return writes[0] as SQL;
+  return sql`WITH ${sql.join(
+    writes.map((write, i) => sql`${sql.raw(`write_${i}`)} AS (${write})`),
+    sql`, `,
+  )} SELECT 1`;
 }
 
 export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -59,15 +75,17 @@ export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promi
       const tx = drizzle(client);
       const hooks: (() => void)[] = [];
       commitHooks.set(tx, hooks);
-      const pending = new Map<unknown, () => Promise<void>>();
+      const pending = new Map<unknown, Flush>();
       flushes.set(tx, pending);
       const result = await work(tx);
       // A flush may register another (a batch's rows, then the outbox rows they produced).
+      const writes: SQL[] = [];
       for (const [key, flush] of pending) {
         pending.delete(key);
-        await flush();
+        writes.push(...((await flush()) || []));
       }
       flushes.delete(tx);
+      if (writes.length) await tx.execute(asOneStatement(writes));
       await client.query("COMMIT");
       // Committed: whatever a hook does, the transaction's outcome is success.
       for (const hook of hooks) {

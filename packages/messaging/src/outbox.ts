@@ -170,7 +170,9 @@ export async function addToOutbox<E extends EventDef>(
   const flush = async () => {
     const written = byTable.get(table) ?? [];
     byTable.delete(table);
-    await writeRows(tx, table, written);
+    if (!written.length) return [];
+    await handToRelayAfterCommit(tx, getTableConfig(table).schema ?? "public", written);
+    return [tx.insert(table).values(written).getSQL()];
   };
   if (beforeCommit(tx, table, flush)) {
     byTable.set(table, [row]);

@@ -8,7 +8,7 @@
  * every change is written at once, the same statements.
  */
 import { beforeCommit, type Tx } from "@orderflow/db";
-import { inArray, sql } from "drizzle-orm";
+import { inArray, type SQL, sql } from "drizzle-orm";
 import { reservations, stock } from "./db/schema.js";
 
 type StockRow = typeof stock.$inferSelect;
@@ -28,7 +28,7 @@ function unitOf(tx: Tx): StockUnit {
   let unit = units.get(tx);
   if (!unit) {
     const created: StockUnit = { locked: new Map(), changed: new Set(), reservations: [], deferred: false };
-    created.deferred = beforeCommit(tx, units, () => writeChanges(tx, created));
+    created.deferred = beforeCommit(tx, units, () => changes(tx, created));
     units.set(tx, created);
     unit = created;
   }
@@ -66,7 +66,8 @@ export async function changeStock(
   if (!unit.deferred) await writeChanges(tx, unit);
 }
 
-async function writeChanges(tx: Tx, unit: StockUnit): Promise<void> {
+/** The unit's changes, one write per table, taken out of the unit. */
+function changes(tx: Tx, unit: StockUnit): SQL[] {
   const changed = [...unit.changed].map((sku) => {
     const row = unit.locked.get(sku) as StockRow;
     return { sku, available: row.available, reserved: row.reserved };
@@ -74,12 +75,25 @@ async function writeChanges(tx: Tx, unit: StockUnit): Promise<void> {
   const added = unit.reservations;
   unit.changed.clear();
   unit.reservations = [];
+  const writes: SQL[] = [];
   if (changed.length) {
     // The rows are locked by this transaction: their new values are known, not computed by Postgres.
-    await tx.execute(sql`
+    writes.push(sql`
       UPDATE inventory.stock s SET available = c.available, reserved = c.reserved, updated_at = now()
         FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) AS c(sku text, available int, reserved int)
        WHERE s.sku = c.sku`);
   }
-  if (added.length) await tx.insert(reservations).values(added.map((r) => ({ ...r, status: "reserved" as const })));
+  if (added.length) {
+    writes.push(
+      tx
+        .insert(reservations)
+        .values(added.map((r) => ({ ...r, status: "reserved" as const })))
+        .getSQL(),
+    );
+  }
+  return writes;
+}
+
+async function writeChanges(tx: Tx, unit: StockUnit): Promise<void> {
+  for (const write of changes(tx, unit)) await tx.execute(write);
 }

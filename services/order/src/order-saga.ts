@@ -18,7 +18,7 @@
 import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/contracts";
 import { beforeCommit, type Tx } from "@orderflow/db";
 import { addToOutbox, PermanentError } from "@orderflow/messaging";
-import { inArray, sql } from "drizzle-orm";
+import { inArray, type SQL, sql } from "drizzle-orm";
 import { messaging, orders, orderTimeline } from "./db/schema.js";
 import { applyResult, type SagaResult, type SagaState } from "./saga-rules.js";
 
@@ -42,7 +42,7 @@ function unitOf(tx: Tx): UnitOfWork {
   let unit = units.get(tx);
   if (!unit) {
     const created: UnitOfWork = { locked: new Map(), changed: new Map(), prices: [], steps: [], deferred: false };
-    created.deferred = beforeCommit(tx, units, () => writeChanges(tx, created));
+    created.deferred = beforeCommit(tx, units, () => changes(tx, created));
     units.set(tx, created);
     unit = created;
   }
@@ -71,13 +71,18 @@ async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {
   return order;
 }
 
-/** The unit's changes in one statement per table: unit prices, order rows, timeline steps. */
-async function writeChanges(tx: Tx, unit: UnitOfWork): Promise<void> {
+/**
+ * The unit's changes, one write per table (unit prices, order rows, timeline
+ * steps), taken out of the unit: sent before COMMIT with the transaction's
+ * other writes, or at once (writeChanges).
+ */
+function changes(tx: Tx, unit: UnitOfWork): SQL[] {
   const { prices, steps } = unit;
+  const writes: SQL[] = [];
   unit.prices = [];
   unit.steps = [];
   if (prices.length) {
-    await tx.execute(sql`
+    writes.push(sql`
       UPDATE orders.order_items i SET unit_price_cents = p."unitPriceCents"
         FROM jsonb_to_recordset(${JSON.stringify(prices)}::jsonb)
              AS p("orderId" uuid, sku text, "unitPriceCents" bigint)
@@ -100,7 +105,7 @@ async function writeChanges(tx: Tx, unit: UnitOfWork): Promise<void> {
       };
     });
     unit.changed.clear();
-    await tx.execute(sql`
+    writes.push(sql`
       UPDATE orders.orders o SET
              status = c.status, stock_result = c."stockResult", payment_result = c."paymentResult",
              cancel_reason = c."cancelReason", payment_detail = c."paymentDetail",
@@ -116,8 +121,18 @@ async function writeChanges(tx: Tx, unit: UnitOfWork): Promise<void> {
   if (steps.length) {
     // Each step timed when it is written (clock_timestamp, per row, in the order they were
     // recorded), after the lock of its order: never dated before a step it waited for.
-    await tx.insert(orderTimeline).values(steps.map((step) => ({ ...step, at: sql`clock_timestamp()` })));
+    writes.push(
+      tx
+        .insert(orderTimeline)
+        .values(steps.map((step) => ({ ...step, at: sql`clock_timestamp()` })))
+        .getSQL(),
+    );
   }
+  return writes;
+}
+
+async function writeChanges(tx: Tx, unit: UnitOfWork): Promise<void> {
+  for (const write of changes(tx, unit)) await tx.execute(write);
 }
 
 /** Marks the order changed; written at once when the transaction does not defer (see UnitOfWork). */

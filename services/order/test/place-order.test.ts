@@ -68,7 +68,7 @@ describe("placeOrder (against Postgres)", () => {
       const first = await placeOrder({ db: drizzle(pool) }, CALLER, req);
       assert.equal(first.replayed, false);
       assert.equal(sent.length, 1, `one statement: ${sent.join(" | ")}`);
-      assert.match(sent[0] as string, /^\s*WITH claim AS/);
+      assert.match(sent[0] as string, /^\s*WITH\s+p0_claim AS/);
       assert.equal(await t.count("orders.order_items", `order_id = '${first.orderId}'`), 2);
       const again = await placeOrder({ db: drizzle(pool) }, CALLER, req);
       assert.deepEqual([again.orderId, again.replayed], [first.orderId, true]);
@@ -128,6 +128,61 @@ describe("placeOrder (against Postgres)", () => {
       (await t.count("orders.outbox", `headers->>'eventType' IS NOT NULL AND payload IS NOT NULL`)) > 0,
       true,
     );
+  });
+
+  it("when 20 orders with different keys are placed at once, then they share a few statements (group commit), each placed once under its own key", async () => {
+    const pool = new pg.Pool({ connectionString: t.pool.options.connectionString, max: 4 });
+    let statements = 0;
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        statements++;
+        return query(...args);
+      }) as typeof client.query;
+    });
+    try {
+      const db = drizzle(pool);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => placeOrder({ db }, CALLER, request(randomUUID(), `cust-group-${i}`))),
+      );
+      assert.equal(new Set(results.map((r) => r.orderId)).size, 20);
+      assert.ok(results.every((r) => !r.replayed));
+      // The first alone (nothing was in flight), the 19 that waited for it together.
+      assert.equal(statements, 2);
+      for (const [i, r] of results.entries()) {
+        assert.equal(await t.count("orders.orders", `id = '${r.orderId}' AND customer_id = 'cust-group-${i}'`), 1);
+        assert.equal(await t.count("orders.order_items", `order_id = '${r.orderId}'`), 2);
+        assert.equal(await t.count("orders.outbox", `position(convert_to('${r.orderId}', 'UTF8') in payload) > 0`), 1);
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("when one placement of a group fails, then the others are placed and only it gets the error", async () => {
+    // A write that fails for one SKU only: the group's statement fails, and each placement is tried alone.
+    await t.pool.query(`
+      CREATE FUNCTION orders.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN IF NEW.sku = 'BOOM-1' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_boom BEFORE INSERT ON orders.order_items FOR EACH ROW EXECUTE FUNCTION orders.refuse_boom();`);
+    try {
+      const item = (sku: string) => ({ ...request(randomUUID(), "cust-one-bad"), items: [{ sku, quantity: 1 }] });
+      const results = await Promise.allSettled([
+        placeOrder({ db: t.db }, CALLER, item("SKU-1")), // alone: nothing in flight
+        placeOrder({ db: t.db }, CALLER, item("SKU-1")),
+        placeOrder({ db: t.db }, CALLER, item("BOOM-1")),
+        placeOrder({ db: t.db }, CALLER, item("SKU-2")),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "fulfilled", "rejected", "fulfilled"],
+      );
+      assert.match(String((results[2] as PromiseRejectedResult).reason?.cause?.message), /refused for the test/);
+      assert.equal(await t.count("orders.orders", "customer_id = 'cust-one-bad'"), 3);
+      assert.equal(await t.count("orders.idempotency_keys", "order_id NOT IN (SELECT id FROM orders.orders)"), 0);
+    } finally {
+      await t.pool.query("DROP TRIGGER refuse_boom ON orders.order_items; DROP FUNCTION orders.refuse_boom()");
+    }
   });
 
   it("when the idempotency safeguard is off (unsafe toggle), then the same key places a second order", async () => {
