@@ -137,6 +137,11 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
           buffered.push(msg);
           startWorkers();
         }
+        // Ended by itself (not stopped, no outage: nats.js gave the pull up): not a tight loop.
+        if (!stopped && !outage) {
+          log.warn("the pull ended; pulling again");
+          await sleep(500);
+        }
       } catch (err) {
         if (stopped) break;
         log.warn({ err: (err as Error).message }, "pulling messages failed; pulling again");

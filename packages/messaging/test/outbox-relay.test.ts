@@ -6,6 +6,7 @@ import { EVENTS, OrderPlacedSchema } from "@orderflow/contracts";
 import { transaction } from "@orderflow/db";
 import { withCorrelation } from "@orderflow/logging";
 import { waitFor } from "@orderflow/stack";
+import type pg from "pg";
 import {
   addToOutbox,
   messagingRetention,
@@ -30,6 +31,30 @@ async function enqueue(f: MessagingFixture, n: number, prefix = "o") {
     });
   }
   return ids;
+}
+
+/**
+ * The pool as a relay sees it: each pool.query shown to `onQuery` first (which
+ * may throw to fail it), each pool.connect (a claim) to `onConnect`.
+ */
+function watchedPool(pool: pg.Pool, watch: { onQuery?: (text: string) => void; onConnect?: () => void }): pg.Pool {
+  return new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop === "connect") {
+        return () => {
+          watch.onConnect?.();
+          return target.connect();
+        };
+      }
+      if (prop === "query") {
+        return async (...args: [string]) => {
+          watch.onQuery?.(String(args[0]));
+          return target.query(...args);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 const streamCount = async (f: MessagingFixture) => (await f.jsm.streams.info("ORDERS")).state.messages;
@@ -92,23 +117,7 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     // The relay's pool, counted: a claim takes a connection (pool.connect), a mark is one pool.query.
     let connects = 0;
     let queries = 0;
-    const counted = new Proxy(f.pool, {
-      get(target, prop, receiver) {
-        if (prop === "connect") {
-          return () => {
-            connects++;
-            return target.connect();
-          };
-        }
-        if (prop === "query") {
-          return (...args: [string]) => {
-            queries++;
-            return target.query(...args);
-          };
-        }
-        return Reflect.get(target, prop, receiver);
-      },
-    });
+    const counted = watchedPool(f.pool, { onConnect: () => connects++, onQuery: () => queries++ });
     const relay = startOutboxRelay({
       pool: counted,
       js: f.js,
@@ -138,15 +147,9 @@ describe("outbox relay (against Postgres and nats-server)", () => {
 
   it("when rows trickle in one by one, then their marks are gathered into a few statements, each row with the time JetStream acknowledged it", async () => {
     let marks = 0;
-    const counted = new Proxy(f.pool, {
-      get(target, prop, receiver) {
-        if (prop === "query") {
-          return (...args: [string]) => {
-            if (String(args[0]).includes("SET published_at")) marks++;
-            return target.query(...args);
-          };
-        }
-        return Reflect.get(target, prop, receiver);
+    const counted = watchedPool(f.pool, {
+      onQuery: (text) => {
+        if (text.includes("SET published_at")) marks++;
       },
     });
     const relay = startOutboxRelay({
@@ -182,6 +185,35 @@ describe("outbox relay (against Postgres and nats-server)", () => {
       ids.forEach((id, i) => {
         assert.ok((at.get(id) ?? Number.POSITIVE_INFINITY) <= (acked[i] as number) + 5, `row ${i} dated by its ack`);
       });
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("when marking published rows fails, then the poll publishes them again and JetStream drops the duplicates", async () => {
+    let failedMarks = 0;
+    const failing = watchedPool(f.pool, {
+      onQuery: (text) => {
+        if (text.includes("SET published_at") && failedMarks === 0) {
+          failedMarks++;
+          throw new Error("the mark is refused for the test");
+        }
+      },
+    });
+    const relay = startOutboxRelay({
+      pool: failing,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 500,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // its first poll and its LISTEN
+      await transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: "mark-fails" }));
+      await waitFor("the mark to fail", async () => failedMarks === 1, { timeoutMs: 5000 });
+      // Published, not marked: a poll claims it, publishes it again and marks it.
+      await waitFor("the row to be marked by a poll", async () => (await unpublished(f)) === 0, { timeoutMs: 10_000 });
+      assert.equal(await streamCount(f), 1, "the second publish was a duplicate, dropped by JetStream");
     } finally {
       await relay.stop();
     }

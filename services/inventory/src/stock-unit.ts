@@ -1,13 +1,13 @@
 /**
- * A transaction's unit of work over the stock: the rows it locked (in ONE
- * statement, in SKU order, so two batches never deadlock), changed in memory
- * by each handler, and written just before COMMIT in one statement, with the
- * new reservations in one more (`beforeCommit`). A batch of 32 placed orders
- * costs a lock, two writes and the outbox, not four statements per order.
- * Outside a transaction of `transaction()` (a drizzle transaction, a test)
- * every change is written at once, the same statements.
+ * A transaction's unit of work over the stock (`unitOfWork`, packages/db): the
+ * rows it locked (in ONE statement, in SKU order, so two batches never
+ * deadlock), changed in memory by each handler, and written just before
+ * COMMIT with the new reservations and the outbox rows, as one statement. A
+ * batch of 32 placed orders costs a lock and one statement of writes, not four
+ * statements per order. Outside a transaction of `transaction()` (a drizzle
+ * transaction, a test) every change is written at once.
  */
-import { beforeCommit, type Tx } from "@orderflow/db";
+import { type Tx, unitOfWork } from "@orderflow/db";
 import { inArray, type SQL, sql } from "drizzle-orm";
 import { reservations, stock } from "./db/schema.js";
 
@@ -19,25 +19,16 @@ interface StockUnit {
   locked: Map<string, StockRow>;
   changed: Set<string>;
   reservations: NewReservation[];
-  deferred: boolean;
 }
 
-const units = new WeakMap<Tx, StockUnit>();
-
-function unitOf(tx: Tx): StockUnit {
-  let unit = units.get(tx);
-  if (!unit) {
-    const created: StockUnit = { locked: new Map(), changed: new Set(), reservations: [], deferred: false };
-    created.deferred = beforeCommit(tx, units, () => changes(tx, created));
-    units.set(tx, created);
-    unit = created;
-  }
-  return unit;
-}
+const units = unitOfWork<StockUnit>(
+  () => ({ locked: new Map(), changed: new Set(), reservations: [] }),
+  (tx, unit) => changes(tx, unit),
+);
 
 /** Locks the stock rows of `skus` not yet locked in this transaction, in one statement, in SKU order. */
 export async function lockStock(tx: Tx, skus: string[]): Promise<void> {
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   const wanted = [...new Set(skus)].filter((sku) => !unit.locked.has(sku)).sort();
   if (!wanted.length) return;
   const rows = await tx.select().from(stock).where(inArray(stock.sku, wanted)).orderBy(stock.sku).for("update");
@@ -46,7 +37,7 @@ export async function lockStock(tx: Tx, skus: string[]): Promise<void> {
 
 /** A stock row locked in this transaction (undefined: no such SKU). */
 export function lockedStock(tx: Tx, sku: string): StockRow | undefined {
-  return unitOf(tx).locked.get(sku);
+  return units.of(tx).locked.get(sku);
 }
 
 /** Moves quantities of a locked row (negative to take away); written before COMMIT, or at once. */
@@ -56,14 +47,14 @@ export async function changeStock(
   change: { available?: number; reserved?: number },
   newReservation?: NewReservation,
 ): Promise<void> {
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   const row = unit.locked.get(sku);
   if (!row) throw new Error(`stock ${sku} changed without being locked first`);
   row.available += change.available ?? 0;
   row.reserved += change.reserved ?? 0;
   unit.changed.add(sku);
   if (newReservation) unit.reservations.push(newReservation);
-  if (!unit.deferred) await writeChanges(tx, unit);
+  await units.saved(tx);
 }
 
 /** The unit's changes, one write per table, taken out of the unit. */
@@ -92,8 +83,4 @@ function changes(tx: Tx, unit: StockUnit): SQL[] {
     );
   }
   return writes;
-}
-
-async function writeChanges(tx: Tx, unit: StockUnit): Promise<void> {
-  for (const write of changes(tx, unit)) await tx.execute(write);
 }

@@ -16,7 +16,7 @@
  */
 
 import { EVENTS, type PaymentSucceeded, type StockReserved } from "@orderflow/contracts";
-import { beforeCommit, type Tx } from "@orderflow/db";
+import { type Tx, unitOfWork } from "@orderflow/db";
 import { addToOutbox, PermanentError } from "@orderflow/messaging";
 import { inArray, type SQL, sql } from "drizzle-orm";
 import { messaging, orders, orderTimeline } from "./db/schema.js";
@@ -25,29 +25,19 @@ import { applyResult, type SagaResult, type SagaState } from "./saga-rules.js";
 type OrderRow = typeof orders.$inferSelect;
 
 /** What a transaction has locked and changed, written before its COMMIT. */
-interface UnitOfWork {
+interface SagaUnit {
   /** Every order locked in this transaction, as it is now (changes applied). */
   locked: Map<string, OrderRow>;
   /** Orders changed, with what happens to waiting_since ("now", "null" or left as it is). */
   changed: Map<string, "now" | "null" | "keep">;
   prices: { orderId: string; sku: string; unitPriceCents: number }[];
   steps: { orderId: string; step: string; detail: string }[];
-  /** Written before COMMIT (true), or by each result at once (false: not a transaction of `transaction()`). */
-  deferred: boolean;
 }
 
-const units = new WeakMap<Tx, UnitOfWork>();
-
-function unitOf(tx: Tx): UnitOfWork {
-  let unit = units.get(tx);
-  if (!unit) {
-    const created: UnitOfWork = { locked: new Map(), changed: new Map(), prices: [], steps: [], deferred: false };
-    created.deferred = beforeCommit(tx, units, () => changes(tx, created));
-    units.set(tx, created);
-    unit = created;
-  }
-  return unit;
-}
+const units = unitOfWork<SagaUnit>(
+  () => ({ locked: new Map(), changed: new Map(), prices: [], steps: [] }),
+  (tx, unit) => changes(tx, unit),
+);
 
 /**
  * Locks the orders in ONE statement, in id order (a batch's lock, before its
@@ -56,7 +46,7 @@ function unitOf(tx: Tx): UnitOfWork {
  * asked for again.
  */
 export async function lockOrders(tx: Tx, orderIds: string[]): Promise<void> {
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   const wanted = [...new Set(orderIds)].filter((id) => !unit.locked.has(id)).sort();
   if (!wanted.length) return;
   const rows = await tx.select().from(orders).where(inArray(orders.id, wanted)).orderBy(orders.id).for("update");
@@ -65,7 +55,7 @@ export async function lockOrders(tx: Tx, orderIds: string[]): Promise<void> {
 
 async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {
   await lockOrders(tx, [orderId]);
-  const order = unitOf(tx).locked.get(orderId);
+  const order = units.of(tx).locked.get(orderId);
   // The order row commits before its first event is published: a result for an unknown order is not ours.
   if (!order) throw new PermanentError(`order ${orderId} does not exist`);
   return order;
@@ -74,9 +64,9 @@ async function lockOrder(tx: Tx, orderId: string): Promise<OrderRow> {
 /**
  * The unit's changes, one write per table (unit prices, order rows, timeline
  * steps), taken out of the unit: sent before COMMIT with the transaction's
- * other writes, or at once (writeChanges).
+ * other writes, or at once (`units.saved`).
  */
-function changes(tx: Tx, unit: UnitOfWork): SQL[] {
+function changes(tx: Tx, unit: SagaUnit): SQL[] {
   const { prices, steps } = unit;
   const writes: SQL[] = [];
   unit.prices = [];
@@ -131,17 +121,13 @@ function changes(tx: Tx, unit: UnitOfWork): SQL[] {
   return writes;
 }
 
-async function writeChanges(tx: Tx, unit: UnitOfWork): Promise<void> {
-  for (const write of changes(tx, unit)) await tx.execute(write);
-}
-
 /** Marks the order changed; written at once when the transaction does not defer (see UnitOfWork). */
 async function changed(tx: Tx, orderId: string, waiting: "now" | "null" | "keep"): Promise<void> {
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   const before = unit.changed.get(orderId);
   // The last change that touched waiting_since decides it (a later "keep" keeps it).
   unit.changed.set(orderId, waiting === "keep" && before ? before : waiting);
-  if (!unit.deferred) await writeChanges(tx, unit);
+  await units.saved(tx);
 }
 
 const stateOf = (o: OrderRow): SagaState => ({
@@ -161,7 +147,7 @@ async function apply(tx: Tx, orderId: string, result: SagaResult): Promise<void>
   const decision = applyResult(stateOf(order), result);
   if (!decision) return; // a repeat
   const { next } = decision;
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   for (const line of decision.unitPrices) unit.prices.push({ orderId: order.id, ...line });
   Object.assign(order, {
     status: next.status,
@@ -216,7 +202,7 @@ export const cancelUnpaid = (tx: Tx, orderId: string, reason: string) =>
  */
 export async function repriceFromStockReserved(tx: Tx, event: StockReserved): Promise<void> {
   const order = await lockOrder(tx, event.orderId);
-  const unit = unitOf(tx);
+  const unit = units.of(tx);
   for (const l of event.items) {
     unit.prices.push({ orderId: order.id, sku: l.sku, unitPriceCents: Number(l.unitPriceCents) });
   }
@@ -226,6 +212,6 @@ export async function repriceFromStockReserved(tx: Tx, event: StockReserved): Pr
 
 export async function recordNotified(tx: Tx, orderId: string, kind: string): Promise<void> {
   const order = await lockOrder(tx, orderId);
-  unitOf(tx).steps.push({ orderId: order.id, step: "notified", detail: kind });
+  units.of(tx).steps.push({ orderId: order.id, step: "notified", detail: kind });
   await changed(tx, order.id, "keep");
 }
