@@ -229,7 +229,8 @@ export const messagingSettings = {
   },
   concurrency: {
     env: "CONSUMER_CONCURRENCY",
-    description: "batches each consumer processes at once, each in its own transaction",
+    description:
+      "batches each consumer processes at once at most, each in its own transaction (a further one starts only when a full batch waits)",
     default: 4,
     parse: parse.integer(1, 256),
   },

@@ -88,6 +88,7 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
 
   // Pulled and not yet taken by a worker.
   const buffered: JsMsg[] = [];
+  let handOutScheduled = false;
   // Requested from JetStream at most: what every worker can take at once.
   const capacity = concurrency * batchSize;
   const keepAlive = options.disableInProgressAcks
@@ -99,9 +100,20 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
         Math.max(100, Math.floor(spec.ackWaitMs / 3)),
       );
 
-  /** Takes what is buffered, up to batchSize, while a worker is free. */
+  /**
+   * Takes what is buffered, up to batchSize, while a worker is free. Smart
+   * batching: an idle consumer starts at once, but while one batch is in
+   * flight another starts only when a full batch waits; what arrives in the
+   * meantime goes as one batch when a worker frees up. So batches grow with
+   * the load, and each costs one transaction, whatever its size.
+   */
   function startWorkers() {
-    while (inFlight.size < concurrency && buffered.length > 0 && !outage) {
+    while (
+      inFlight.size < concurrency &&
+      buffered.length > 0 &&
+      !outage &&
+      (inFlight.size === 0 || buffered.length >= batchSize)
+    ) {
       const batch = buffered.splice(0, batchSize);
       const work = deliverBatch(batch)
         .catch((err) => log.error({ err }, "message processing crashed"))
@@ -135,7 +147,14 @@ export async function runConsumer<S extends DescMessage>(options: RunConsumerOpt
             continue;
           }
           buffered.push(msg);
-          startWorkers();
+          // What one read of the socket delivered is handed out together, not one by one.
+          if (!handOutScheduled) {
+            handOutScheduled = true;
+            setImmediate(() => {
+              handOutScheduled = false;
+              startWorkers();
+            });
+          }
         }
         // Ended by itself (not stopped, no outage: nats.js gave the pull up): not a tight loop.
         if (!stopped && !outage) {

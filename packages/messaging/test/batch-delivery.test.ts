@@ -246,4 +246,72 @@ describe("the pull loop takes what is buffered as batches (against Postgres and 
       await running.stop();
     }
   });
+
+  it("when a batch is in flight, then what arrives waits for it and goes as one batch, unless a full batch waits", async () => {
+    await f.jsm.streams.purge("ORDERS");
+    const publish = (orderId: string) =>
+      f.js.publish(EVENTS.orderPlaced.subject, toBinary(OrderPlacedSchema, create(OrderPlacedSchema, { orderId })), {
+        msgID: randomUUID(),
+      });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    const sizes: number[] = [];
+    const running = await f.consume(
+      { durable: "t-smart-batch", maxAckPending: 100 },
+      {
+        handler: async ({ tx, event }) => {
+          if (event.orderId === "smart-0") {
+            held = true;
+            await gate;
+          }
+          await tx.execute(sql`INSERT INTO msgtest.effects (order_id, note) VALUES (${event.orderId}, 'smart')`);
+        },
+        batchSize: 4,
+        concurrency: 2,
+        onBatch: ({ size }) => sizes.push(size),
+      },
+    );
+    /** Every published message is in the consumer's buffer (the server sent it, this connection read it). */
+    const delivered = async (n: number) => {
+      await waitFor(
+        `${n} delivered`,
+        async () => (await f.jsm.consumers.info("ORDERS", "t-smart-batch")).delivered.stream_seq === n,
+      );
+      await f.nc.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    const handled = (n: number) =>
+      waitFor(
+        `${n} handled`,
+        async () => (await f.count("SELECT count(*) AS n FROM msgtest.effects WHERE note = 'smart'")) === n,
+      );
+    try {
+      await publish("smart-0");
+      await waitFor("the first batch in its handler", () => held);
+      // A full batch waits: a second worker takes it while the first is held.
+      for (let i = 1; i <= 4; i++) await publish(`smart-${i}`);
+      await handled(4);
+      // Less than a full batch waits: it waits for the worker in flight.
+      for (let i = 5; i <= 7; i++) await publish(`smart-${i}`);
+      await delivered(8);
+      assert.equal(await f.count("SELECT count(*) AS n FROM msgtest.effects WHERE note = 'smart'"), 4);
+      release();
+      await handled(8);
+      await waitFor(
+        "every ack",
+        async () => (await f.jsm.consumers.info("ORDERS", "t-smart-batch")).num_ack_pending === 0,
+      );
+      assert.deepEqual(
+        sizes,
+        [1, 4, 3],
+        "the held one, the full batch beside it, then what waited for it as one batch",
+      );
+    } finally {
+      release();
+      await running.stop();
+    }
+  });
 });
