@@ -101,6 +101,20 @@ async function handToRelayAfterCommit(tx: Tx, schema: string, rows: WrittenRow[]
 type EventDef = (typeof EVENTS)[keyof typeof EVENTS];
 
 /**
+ * The headers the current context gives an event: correlation and causation
+ * ids, and the active trace (the relay's publish span continues this trace).
+ * What outboxRow uses; kept by a use case that writes its event later.
+ */
+export function contextHeaders(): Omit<OutboxHeaders, "eventType"> {
+  const context = currentCorrelation();
+  return {
+    ...activeTraceHeaders(),
+    ...(context?.correlationId ? { correlationId: context.correlationId } : {}),
+    ...(context?.causationId ? { causationId: context.causationId } : {}),
+  };
+}
+
+/**
  * The outbox row of an event: a new message id, the encoded payload, and the
  * headers of the current context (correlation and causation ids, the active
  * trace). What addToOutbox inserts; a use case that writes in one statement
@@ -111,16 +125,8 @@ export function outboxRow<E extends EventDef>(
   payload: MessageInitShape<E["schema"]>,
   extraHeaders: Partial<OutboxHeaders> = {},
 ): WrittenRow {
-  const context = currentCorrelation();
   const schema = event.schema as DescMessage;
-  const headers: OutboxHeaders = {
-    eventType: schema.typeName,
-    // The transaction's trace context: the relay's publish span continues this trace.
-    ...activeTraceHeaders(),
-    ...(context?.correlationId ? { correlationId: context.correlationId } : {}),
-    ...(context?.causationId ? { causationId: context.causationId } : {}),
-    ...extraHeaders,
-  };
+  const headers: OutboxHeaders = { eventType: schema.typeName, ...contextHeaders(), ...extraHeaders };
   return {
     id: newId(),
     subject: event.subject,

@@ -63,7 +63,8 @@ export interface EventProcessingOptions {
 }
 
 export interface EventProcessing {
-  stop(): Promise<void>;
+  /** Stops intake, lets in-flight handlers finish, runs `afterConsumers` (work their commits started), then stops the relay. */
+  stop(afterConsumers?: () => Promise<unknown>): Promise<void>;
 }
 
 export async function startEventProcessing(options: EventProcessingOptions): Promise<EventProcessing> {
@@ -136,9 +137,10 @@ export async function startEventProcessing(options: EventProcessingOptions): Pro
     onPublished: metrics.onPublished,
   });
   return {
-    async stop() {
+    async stop(afterConsumers) {
       replays.unsubscribe();
       await Promise.all(consumers.map((c) => c.stop()));
+      await afterConsumers?.();
       await relay.stop();
     },
   };

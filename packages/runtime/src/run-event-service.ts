@@ -40,6 +40,8 @@ export interface EventServiceOptions {
   ops?: OpsServer;
   /** Steps that stop the service's own intake, run before the consumers stop. */
   stopIntake?: ShutdownStep[];
+  /** Steps that stop the service's own background work, run after the consumers stop and before the relay does (its events still go out). */
+  stopAfterConsumers?: ShutdownStep[];
   /** Logged with the start-up line (ports, active fault switches). */
   startInfo?: Record<string, unknown>;
 }
@@ -49,7 +51,10 @@ export interface EventServiceOptions {
  * unsafe toggles its fault switches turn on, and what it serves besides.
  * main.ts passes it to runEventService with the config.
  */
-export type EventApp = Pick<EventServiceOptions, "subscriptions" | "unsafe" | "ops" | "stopIntake">;
+export type EventApp = Pick<
+  EventServiceOptions,
+  "subscriptions" | "unsafe" | "ops" | "stopIntake" | "stopAfterConsumers"
+>;
 
 export async function runEventService(booted: Booted, options: EventServiceOptions) {
   const { service, schema, logger, pool, relayPool, requestPool, db, nc, registry } = booted;
@@ -98,7 +103,16 @@ export async function runEventService(booted: Booted, options: EventServiceOptio
 
   onShutdown(logger, [
     ...(options.stopIntake ?? []),
-    ["stop consumers and relay", () => events.stop()],
+    [
+      "stop consumers and relay",
+      () =>
+        events.stop(async () => {
+          for (const [name, run] of options.stopAfterConsumers ?? []) {
+            logger.info(`shutdown: ${name}`);
+            await run();
+          }
+        }),
+    ],
     ["stop retention", () => retention.stop()],
     ["drain NATS", () => nc.drain()],
     ["close ops server", () => ops.close()],

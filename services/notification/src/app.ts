@@ -1,6 +1,6 @@
 /** buildApp: what the notification service consumes, wired but not running (main.ts runs it). */
 import type { BootOptions, EventApp } from "@orderflow/runtime";
-import type { NotificationSender } from "./notification-sender.js";
+import type { Notifier } from "./send-notification.js";
 import { notificationSubscriptions } from "./subscriptions.js";
 
 export const NOTIFICATION = {
@@ -9,6 +9,9 @@ export const NOTIFICATION = {
   migrations: new URL("../drizzle", import.meta.url),
 } satisfies BootOptions;
 
-export function buildApp({ sender }: { sender: NotificationSender }): EventApp {
-  return { subscriptions: notificationSubscriptions(sender) };
+export function buildApp({ notifier }: { notifier: Notifier }): EventApp {
+  return {
+    subscriptions: notificationSubscriptions(notifier),
+    stopAfterConsumers: [["stop sending notifications", () => notifier.stop()]],
+  };
 }

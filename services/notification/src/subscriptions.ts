@@ -1,8 +1,7 @@
 /** What the notification service consumes: an order's outcome, which it tells the customer of. */
 import { EVENTS, OrderCancelledSchema, OrderConfirmedSchema } from "@orderflow/contracts";
 import { type Subscription, subscribe } from "@orderflow/messaging";
-import type { NotificationSender } from "./notification-sender.js";
-import { sendNotification } from "./send-notification.js";
+import type { Notifier } from "./send-notification.js";
 
 const NEVER_TWICE = {
   replayable: false,
@@ -10,13 +9,11 @@ const NEVER_TWICE = {
 } as const;
 
 /**
- * The provider is called inside the transaction and has no idempotency key: in
- * a batch that failed and was retried one by one, the good messages' customers
- * would be told twice. So one message per transaction.
+ * Batches like every consumer: the handler only claims the notification in the
+ * batch's transaction; the provider is called after COMMIT (send-notification.ts),
+ * so a batch retried one message at a time tells nobody twice.
  */
-const ONE_AT_A_TIME = { maxSize: 1 } as const;
-
-export function notificationSubscriptions(sender: NotificationSender): Subscription[] {
+export function notificationSubscriptions(notifier: Notifier): Subscription[] {
   return [
     subscribe({
       durable: "notification-order-confirmed",
@@ -24,18 +21,15 @@ export function notificationSubscriptions(sender: NotificationSender): Subscript
       schema: OrderConfirmedSchema,
       handler: ({ tx, event }) => {
         const detail = `total ${(Number(event.totalCents) / 100).toFixed(2)}`;
-        return sendNotification(tx, { ...event, kind: "order_confirmed", detail }, sender);
+        return notifier.claim(tx, { ...event, kind: "order_confirmed", detail });
       },
-      batch: ONE_AT_A_TIME,
       replay: NEVER_TWICE,
     }),
     subscribe({
       durable: "notification-order-cancelled",
       subject: EVENTS.orderCancelled.subject,
       schema: OrderCancelledSchema,
-      handler: ({ tx, event }) =>
-        sendNotification(tx, { ...event, kind: "order_cancelled", detail: event.reason }, sender),
-      batch: ONE_AT_A_TIME,
+      handler: ({ tx, event }) => notifier.claim(tx, { ...event, kind: "order_cancelled", detail: event.reason }),
       replay: NEVER_TWICE,
     }),
   ];
