@@ -87,14 +87,49 @@ describe("verifier (against a real issuer over HTTP)", () => {
     assert.equal((await verifier.verify(await issuer.mint({ sub: "c-2" }))).operator, false);
   });
 
+  it("when a token comes again, then the caller verified before, until the cache's time ends; an expired one is refused though it was verified", async () => {
+    const verifier = createVerifier({ ...config, clockToleranceS: 0, verifiedCacheMs: 300 });
+    const token = await issuer.mint({ sub: "c-1" });
+    const first = await verifier.verify(token);
+    assert.equal(await verifier.verify(token), first, "the same caller: its signature was not checked again");
+    await new Promise((r) => setTimeout(r, 350));
+    const again = await verifier.verify(token);
+    assert.notEqual(again, first, "verified again once the cache's time ended");
+    assert.equal(again.subject, "c-1");
+
+    const uncached = createVerifier({ ...config, verifiedCacheMs: 0 });
+    assert.notEqual(await uncached.verify(token), await uncached.verify(token), "0: every call verifies");
+
+    const lasting = createVerifier({ ...config, clockToleranceS: 0, verifiedCacheMs: 60_000 });
+    const shortLived = await issuer.mint({ sub: "c-2", ttlS: 1 });
+    assert.equal((await lasting.verify(shortLived)).subject, "c-2");
+    const exp = JSON.parse(Buffer.from(shortLived.split(".")[1] as string, "base64url").toString()).exp as number;
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    await assert.rejects(lasting.verify(shortLived), /the token has expired/);
+  });
+
+  it("when the key of a remembered token leaves the issuer's set, then the token is verified again and refused at once", async () => {
+    const verifier = createVerifier({ ...config, verifiedCacheMs: 60_000 });
+    const old = await issuer.mint({ sub: "c-rotate" });
+    assert.equal((await verifier.verify(old)).subject, "c-rotate");
+    const retired = issuer.currentKey().kid;
+    await issuer.addKey();
+    issuer.removeKey(retired);
+    // A token of the new kid makes the verifier fetch the set again (cooldown 0 here).
+    assert.equal((await verifier.verify(await issuer.mint({ sub: "c-rotate" }))).subject, "c-rotate");
+    await assert.rejects(verifier.verify(old), /not one the issuer publishes/);
+  });
+
   it("when a token is longer than 4096 characters, then refused before it is parsed", async () => {
     await assert.rejects(createVerifier(config).verify("a".repeat(5000)), /longer than 4096/);
   });
 
   it("when the issuer is away, then a verifier with keys keeps verifying (a failed refresh keeps them); a cold one is unavailable, not a 401", async () => {
-    const warm = createVerifier(config);
+    // Every call checks the signature (and so looks at the key set), none is taken from the cache.
+    const everyTime = { ...config, verifiedCacheMs: 0 };
+    const warm = createVerifier(everyTime);
     const refreshFailures: Error[] = [];
-    const warmWithLog = createVerifier(config, (err) => refreshFailures.push(err));
+    const warmWithLog = createVerifier(everyTime, (err) => refreshFailures.push(err));
     const token = await issuer.mint({ sub: "c-1" });
     await warm.verify(token);
     await warmWithLog.verify(token);
