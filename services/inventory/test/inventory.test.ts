@@ -18,7 +18,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { INVENTORY } from "../src/app.js";
 import { lockStockOfOrders, reserveStock } from "../src/reserve-stock.js";
 import { seedCatalogue } from "../src/seed-catalogue.js";
-import { commitStock, releaseStock } from "../src/settle-reservations.js";
+import { commitStock, lockStockOfOrders as lockHeldOfOrders, releaseStock } from "../src/settle-reservations.js";
 import { serveStockQueries } from "../src/stock-queries.js";
 
 /** The inventory service's use cases against the real Postgres (and stock queries over a real nats-server). */
@@ -226,5 +226,63 @@ describe("inventory batches (against Postgres)", () => {
       orders.map((o) => o.orderId),
     ]);
     assert.equal(kb[0].n, 4);
+  });
+
+  it("when two transactions release the same order at once, then its stock comes back once (the second finds nothing held)", async () => {
+    const order = placed("KB-001");
+    await transaction(t.db, (tx) => reserveStock(tx, order));
+    const before = await totals();
+    let inside = 0;
+    const release = () =>
+      transaction(t.db, async (tx) => {
+        await releaseStock(tx, order.orderId);
+        inside++;
+        // Hold the first one's locks until the second has asked for them.
+        for (let i = 0; i < 20 && inside < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      });
+    await Promise.all([release(), release()]);
+    const after = await totals();
+    assert.equal(after.reserved, before.reserved - 1);
+    assert.equal(after.held, before.held, "given back once: available + reserved unchanged");
+  });
+
+  it("when a batch settles several orders in one transaction of the runner, then what they hold is locked in one statement and written in one", async () => {
+    const orders = [placed("KB-001"), placed("MS-001"), placed("KB-001"), placed("MN-001")];
+    for (const order of orders) await transaction(t.db, (tx) => reserveStock(tx, order));
+    const before = await totals();
+    let statements = 0;
+    const url = (t.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    const counting = createPool({ url, applicationName: "settle-batch", onStatement: () => statements++ });
+    const [cancelled, ...confirmed] = orders as [ReturnType<typeof placed>, ...ReturnType<typeof placed>[]];
+    try {
+      await transaction(drizzle(counting), async (tx) => {
+        await lockHeldOfOrders(
+          tx,
+          confirmed.map((o) => o.orderId),
+        );
+        for (const order of confirmed) await commitStock(tx, order.orderId);
+        await commitStock(tx, confirmed[0]?.orderId as string); // a repeat in the same batch: nothing left to settle
+      });
+      // BEGIN, the lock of three orders' reservations and stock, the stock and the reservations as one statement, COMMIT.
+      assert.equal(statements, 4);
+      statements = 0;
+      await transaction(drizzle(counting), (tx) => releaseStock(tx, cancelled.orderId));
+    } finally {
+      await counting.end();
+    }
+    // The release alone: BEGIN, the lock (reservations and stock), one NOTIFY (no relay runs here), the
+    // stock, the reservation and the outbox as one statement, COMMIT.
+    assert.equal(statements, 5);
+    const after = await totals();
+    assert.equal(after.reserved, before.reserved - 4, "every line left reserved");
+    assert.equal(after.held, before.held - 3, "three sold, one given back");
+    const statuses = await t.rows(
+      "SELECT order_id, status FROM inventory.reservations WHERE order_id = ANY($1::uuid[]) ORDER BY status",
+      [orders.map((o) => o.orderId)],
+    );
+    assert.deepEqual(
+      statuses.map((r) => r.status),
+      ["committed", "committed", "committed", "released"],
+    );
   });
 });

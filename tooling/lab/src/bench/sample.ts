@@ -49,17 +49,20 @@ export function probes(system: System, db: pg.Pool) {
   const pending = () => scalar("SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'");
   const ms = (rows: { ms: number }[]) => rows.map((r) => Number(r.ms));
   /** A counter summed over every service's /metrics. */
-  async function metricTotal(name: string): Promise<number> {
-    let total = 0;
+  async function metricByService(name: string): Promise<Record<string, number>> {
+    const by: Record<string, number> = {};
     for (const service of SERVICE_NAMES) {
       const text = await fetch(`http://127.0.0.1:${system.service(service).env.HTTP_PORT}/metrics`).then(
         (r) => r.text(),
         () => "",
       );
-      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "gm"))) total += Number(m[1]);
+      by[service] = 0;
+      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "gm")))
+        by[service] += Number(m[1]);
     }
-    return total;
+    return by;
   }
+  const metricTotal = async (name: string) => Object.values(await metricByService(name)).reduce((sum, n) => sum + n, 0);
   return {
     /** CPU ticks so far of every service, Postgres and nats-server. */
     cpu(): CpuTicks {
@@ -116,6 +119,8 @@ export function probes(system: System, db: pg.Pool) {
     },
     /** Statements sent to Postgres so far by every service (db_statements_total on each /metrics): one round trip each. */
     statements: () => metricTotal("db_statements_total"),
+    /** The same, by service. */
+    statementsByService: () => metricByService("db_statements_total"),
     /** Spans ended so far by every service (otel_spans_ended_total on each /metrics). */
     spans: () => metricTotal("otel_spans_ended_total"),
     /** The mean batch size of every consumer, from each event-driven service's /metrics (consumer_batch_size). */

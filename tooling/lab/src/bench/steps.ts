@@ -23,6 +23,7 @@ export interface Profile {
   commitsPerSaga: number;
   /** Statements sent to Postgres per completed saga, BEGIN and COMMIT included: one round trip each. */
   statementsPerSaga: number;
+  statementsPerSagaByService: Record<string, number>;
   spansPerSaga: number;
   loadGenCpuMsPerOrder: number;
 }
@@ -34,6 +35,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
     cpuMsPerOrder: {},
     commitsPerSaga: 0,
     statementsPerSaga: 0,
+    statementsPerSagaByService: {},
     spansPerSaga: 0,
     loadGenCpuMsPerOrder: 0,
   };
@@ -42,6 +44,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
     const me0 = process.cpuUsage();
     const commits0 = await probe.commits();
     const statements0 = await probe.statements();
+    const byService0 = await probe.statementsByService();
     const spans0 = await probe.spans();
     const final0 = await probe.finalOrders();
     const r = await closedLoop(post, clients, seconds);
@@ -53,6 +56,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
     const completedAll = (await probe.finalOrders()) - final0;
     const commits1 = await probe.commits();
     const statements1 = await probe.statements();
+    const byService1 = await probe.statementsByService();
     const spans1 = await probe.spans();
     // The best level so far (compared before this one is added): its profile is the one reported.
     const isBest = levels.every((l) => r.accepted / r.seconds >= l.acceptedPerS);
@@ -71,6 +75,12 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
         cpuMsPerOrder: cpuMsPer(cpu0, cpu1, r.accepted),
         commitsPerSaga: round((commits1 - commits0) / Math.max(1, completedAll), 1),
         statementsPerSaga: round((statements1 - statements0) / Math.max(1, completedAll), 1),
+        statementsPerSagaByService: Object.fromEntries(
+          Object.entries(byService1).map(([service, n]) => [
+            service,
+            round((n - (byService0[service] ?? 0)) / Math.max(1, completedAll), 2),
+          ]),
+        ),
         spansPerSaga: round((spans1 - spans0) / Math.max(1, completedAll), 1),
         loadGenCpuMsPerOrder: round((me1.user + me1.system) / 1000 / r.accepted, 2),
       };
