@@ -91,11 +91,13 @@ describe("happy-path", () => {
         ]),
         2,
       );
+      // A published row is marked with the marks gathered after it (up to 250 ms later, docs/adr/0015):
+      // wait for it with a deadline.
       for (const schema of ["orders", "inventory", "payments", "notifications"]) {
-        assert.equal(
-          await db.scalar(`SELECT count(*) FROM ${schema}.outbox WHERE published_at IS NULL`),
-          0,
+        await waitFor(
           `${schema} outbox drained`,
+          async () => Number(await db.scalar(`SELECT count(*) FROM ${schema}.outbox WHERE published_at IS NULL`)) === 0,
+          { timeoutMs: 10_000 },
         );
       }
     } finally {

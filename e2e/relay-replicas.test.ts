@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { System } from "@orderflow/stack";
+import { type System, waitFor } from "@orderflow/stack";
 import { openDatabase } from "./support/database.js";
 import { assertCompletedOnce, placeOrders } from "./support/orders.js";
 import { systemForSuite } from "./support/system.js";
@@ -28,6 +28,12 @@ describe("relay-replicas", () => {
     await assertCompletedOnce(system, orders, 60_000);
     const db = openDatabase(system.database.url);
     try {
+      // Marks are gathered up to 250 ms after the publish (docs/adr/0015): wait for the last ones.
+      await waitFor(
+        "every order event marked published",
+        async () => Number(await db.scalar("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL")) === 0,
+        { timeoutMs: 10_000 },
+      );
       assert.equal(
         await db.scalar("SELECT count(*) FROM orders.outbox WHERE attempts <> 1 OR published_at IS NULL"),
         0,

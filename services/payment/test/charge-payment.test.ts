@@ -3,11 +3,12 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { StockReservedSchema } from "@orderflow/contracts";
-import { transaction } from "@orderflow/db";
+import { createPool, transaction } from "@orderflow/db";
 import { migrateServiceSchema } from "@orderflow/messaging";
 import { type ComponentDatabase, componentDatabase } from "@orderflow/stack";
+import { drizzle } from "drizzle-orm/node-postgres";
 import { PAYMENT } from "../src/app.js";
-import { chargePayment } from "../src/charge-payment.js";
+import { chargePayment, readCharges } from "../src/charge-payment.js";
 import { type PaymentProvider, simulatedProvider } from "../src/payment-provider.js";
 
 /** Charging against the real Postgres, with the simulated provider (a fake of something outside the system). */
@@ -58,5 +59,54 @@ describe("chargePayment (against Postgres)", () => {
     await transaction(t.db, (tx) => chargePayment(tx, event, provider));
     const charges = await q("SELECT status, decline_reason FROM payments.charges WHERE order_id = $1", [event.orderId]);
     assert.deepEqual(charges, [{ status: "declined", decline_reason: "unknown payment token" }]);
+  });
+  it("when a batch charges four orders (one charged before) in one transaction of the runner, then one read and one write", async () => {
+    const events = [reserved("tok_visa"), reserved("tok_declined"), reserved("tok_visa"), reserved("tok_visa")];
+    const before = events[3] as (typeof events)[number];
+    await transaction(t.db, (tx) => chargePayment(tx, before, provider));
+    const asked = calls.length;
+    let statements = 0;
+    const url = (t.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    const counting = createPool({ url, applicationName: "charge-batch", onStatement: () => statements++ });
+    try {
+      await transaction(drizzle(counting), async (tx) => {
+        await readCharges(
+          tx,
+          events.map((e) => e.orderId),
+        );
+        for (const event of events) await chargePayment(tx, event, provider);
+      });
+    } finally {
+      await counting.end();
+    }
+    // BEGIN, the read, one NOTIFY (no relay runs here), the charges and the outbox as one statement, COMMIT.
+    assert.equal(statements, 5);
+    assert.equal(calls.length - asked, 3, "the order charged before is not asked again");
+    for (const event of events) {
+      assert.equal(
+        (await q("SELECT count(*)::int AS n FROM payments.charges WHERE order_id = $1", [event.orderId]))[0].n,
+        1,
+      );
+      assert.equal((await outbox(event.orderId)).length, 1, "one event per order");
+    }
+  });
+
+  it("when two transactions charge one order at once (two events for it), then one charge and one event: the other fails and its retry changes nothing", async () => {
+    const event = reserved("tok_visa");
+    let inside = 0;
+    const charge = () =>
+      transaction(t.db, async (tx) => {
+        await chargePayment(tx, event, provider);
+        inside++;
+        for (let i = 0; i < 50 && inside < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      });
+    const results = await Promise.allSettled([charge(), charge()]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+    await transaction(t.db, (tx) => chargePayment(tx, event, provider)); // the failed one, retried alone
+    assert.equal(
+      (await q("SELECT count(*)::int AS n FROM payments.charges WHERE order_id = $1", [event.orderId]))[0].n,
+      1,
+    );
+    assert.deepEqual(await outbox(event.orderId), ["payments.payment.succeeded"]);
   });
 });
