@@ -10,9 +10,10 @@
 
 import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase, type NodePgQueryResultHKT } from "drizzle-orm/node-postgres";
-import type { PgDatabase } from "drizzle-orm/pg-core";
+import { type PgDatabase, PgDialect } from "drizzle-orm/pg-core";
 import type pg from "pg";
 import { isConnectionError } from "./connection-errors.js";
+import { pipeline, type Statement } from "./pipeline.js";
 
 /** What a use case writes through: a transaction (or any drizzle database over node-postgres). */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
@@ -56,6 +57,8 @@ export function beforeCommit(tx: Tx, key: unknown, flush: Flush): boolean {
   return true;
 }
 
+const dialect = new PgDialect();
+
 /** Data-modifying statements as the CTEs of one: one round trip. */
 function asOneStatement(writes: SQL[]): SQL {
   if (writes.length === 1) return writes[0] as SQL;
@@ -65,14 +68,37 @@ function asOneStatement(writes: SQL[]): SQL {
   )} SELECT 1`;
 }
 
+/**
+ * The client as the transaction's drizzle sees it: its first statement goes
+ * with BEGIN in one round trip (pipeline.ts). `begun` says whether BEGIN was sent.
+ */
+function beginningWithFirstStatement(client: pg.PoolClient) {
+  const state = { begun: false };
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query has a dozen overloads; drizzle calls (config, values).
+  const query = (config: any, values?: any) => {
+    if (state.begun || typeof config !== "object" || typeof config.submit === "function") {
+      state.begun = true;
+      return client.query(config, values);
+    }
+    state.begun = true;
+    return pipeline(client, [{ text: "BEGIN" }, { ...config, values: values ?? config.values }]).then(
+      ([, result]) => result,
+    );
+  };
+  const proxied = new Proxy(client, {
+    get: (target, prop) => (prop === "query" ? query : Reflect.get(target, prop)),
+  });
+  return { proxied, state };
+}
+
 export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
   const pool = (db as unknown as { $client: pg.Pool }).$client;
   const client = await pool.connect();
   let broken: Error | undefined;
+  const { proxied, state } = beginningWithFirstStatement(client);
   try {
-    await client.query("BEGIN");
     try {
-      const tx = drizzle(client);
+      const tx = drizzle(proxied);
       const hooks: (() => void)[] = [];
       commitHooks.set(tx, hooks);
       const pending = new Map<unknown, Flush>();
@@ -85,8 +111,16 @@ export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promi
         writes.push(...((await flush()) || []));
       }
       flushes.delete(tx);
-      if (writes.length) await tx.execute(asOneStatement(writes));
-      await client.query("COMMIT");
+      // The writes and COMMIT in one round trip (with BEGIN too, when nothing was sent before).
+      const last: Statement[] = [];
+      if (!state.begun && writes.length) last.push({ text: "BEGIN" });
+      if (writes.length) {
+        const { sql: text, params } = dialect.sqlToQuery(asOneStatement(writes));
+        last.push({ text, values: params });
+      }
+      if (state.begun || writes.length) last.push({ text: "COMMIT" });
+      state.begun ||= writes.length > 0;
+      if (last.length) await pipeline(client, last);
       // Committed: whatever a hook does, the transaction's outcome is success.
       for (const hook of hooks) {
         try {
@@ -95,9 +129,11 @@ export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promi
       }
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch((rollbackErr: Error) => {
-        broken = rollbackErr;
-      });
+      if (state.begun) {
+        await client.query("ROLLBACK").catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+      }
       throw err;
     }
   } catch (err) {

@@ -49,7 +49,7 @@ describe("transaction (against Postgres)", () => {
         assert.deepEqual(asked, [], "nothing is asked before the work ends");
       });
       assert.deepEqual(asked, ["a", "b", "c"]);
-      assert.equal(statements, 3, "BEGIN, the three writes as one statement, COMMIT");
+      assert.equal(statements, 1, "BEGIN, the three writes as one statement and COMMIT, in one round trip");
       const rows = async (table: string) =>
         (await pool.query(`SELECT n FROM ${table} ORDER BY n`)).rows.map((r) => r.n);
       assert.deepEqual(await rows("flushed_a"), [1]);
@@ -74,18 +74,31 @@ describe("transaction (against Postgres)", () => {
     }
   });
 
-  it("when a pool counts statements, then every one sent is counted, BEGIN and COMMIT included", async () => {
+  it("when a pool counts statements, then every round trip is counted: BEGIN goes with the first statement, COMMIT with the writes", async () => {
     let sent = 0;
     const pool = createPool({ url: database.url, applicationName: "count-test", max: 2, onStatement: () => sent++ });
     const db = drizzle(pool);
     try {
+      await pool.query("CREATE TABLE IF NOT EXISTS counted (n int)");
+      sent = 0;
+      const values = await transaction(db, async (tx) => {
+        const one = (await tx.execute(sql`SELECT 1::int AS n`)).rows[0]?.n;
+        const two = (await tx.execute(sql`SELECT 2::int AS n`)).rows[0]?.n;
+        return [one, two];
+      });
+      assert.deepEqual(values, [1, 2], "each statement's own result, the first's too");
+      assert.equal(sent, 3, "BEGIN with the first statement, the second, COMMIT");
+      sent = 0;
       await transaction(db, async (tx) => {
         await tx.execute(sql`SELECT 1`);
-        await tx.execute(sql`SELECT 2`);
+        beforeCommit(tx, "w", () => [sql`INSERT INTO counted VALUES (1)`]);
       });
-      assert.equal(sent, 4, "BEGIN, two statements, COMMIT");
+      assert.equal(sent, 2, "BEGIN with the statement, the writes with COMMIT");
+      sent = 0;
+      await transaction(db, async () => {});
+      assert.equal(sent, 0, "a transaction that sends nothing costs nothing");
       await pool.query("SELECT 3");
-      assert.equal(sent, 5);
+      assert.equal(sent, 1);
     } finally {
       await pool.end();
     }

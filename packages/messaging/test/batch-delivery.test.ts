@@ -278,7 +278,7 @@ describe("the pull loop takes what is buffered as batches (against Postgres and 
     const delivered = async (n: number) => {
       await waitFor(
         `${n} delivered`,
-        async () => (await f.jsm.consumers.info("ORDERS", "t-smart-batch")).delivered.stream_seq === n,
+        async () => (await f.jsm.consumers.info("ORDERS", "t-smart-batch")).delivered.consumer_seq === n,
       );
       await f.nc.flush();
       await new Promise((resolve) => setImmediate(resolve));

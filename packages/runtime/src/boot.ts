@@ -62,12 +62,13 @@ export async function boot(options: BootOptions, settings: BootSettings): Promis
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   const onConnectionError = (err: Error) =>
     logger.warn({ err: err.message }, "a database connection was lost; the pool reconnects");
-  // Statements sent to Postgres by every pool of the service (one round trip each): `pnpm bench`
-  // divides them by the completed sagas.
+  // Round trips to Postgres of every pool of the service (a statement, or statements pipelined
+  // together: BEGIN with a transaction's first, COMMIT with its writes): `pnpm bench` divides them
+  // by the completed sagas.
   const registry = new Registry();
   const statements = new Counter({
     name: "db_statements_total",
-    help: "Statements sent to Postgres (BEGIN and COMMIT included), each one round trip",
+    help: "Round trips to Postgres: a statement, or statements pipelined together (BEGIN with a transaction's first, COMMIT with its writes)",
     registers: [registry],
   });
   const onStatement = () => statements.inc();

@@ -216,9 +216,9 @@ describe("inventory batches (against Postgres)", () => {
     } finally {
       await counting.end();
     }
-    // BEGIN, the lock, one NOTIFY (no relay runs here), the stock rows, the reservations and the
-    // outbox as one statement, COMMIT.
-    assert.equal(statements, 5);
+    // Three round trips: BEGIN with the lock; one NOTIFY (no relay runs here); the stock rows, the
+    // reservations and the outbox as one statement with COMMIT.
+    assert.equal(statements, 3);
     const after = await totals();
     assert.equal(after.reserved, before.reserved + 4);
     assert.equal(after.held, before.held);
@@ -263,16 +263,17 @@ describe("inventory batches (against Postgres)", () => {
         for (const order of confirmed) await commitStock(tx, order.orderId);
         await commitStock(tx, confirmed[0]?.orderId as string); // a repeat in the same batch: nothing left to settle
       });
-      // BEGIN, the lock of three orders' reservations and stock, the stock and the reservations as one statement, COMMIT.
-      assert.equal(statements, 4);
+      // Two round trips: BEGIN with the lock of three orders' reservations and stock; the stock and the
+      // reservations as one statement with COMMIT.
+      assert.equal(statements, 2);
       statements = 0;
       await transaction(drizzle(counting), (tx) => releaseStock(tx, cancelled.orderId));
     } finally {
       await counting.end();
     }
-    // The release alone: BEGIN, the lock (reservations and stock), one NOTIFY (no relay runs here), the
-    // stock, the reservation and the outbox as one statement, COMMIT.
-    assert.equal(statements, 5);
+    // The release alone: BEGIN with the lock (reservations and stock); one NOTIFY (no relay runs here);
+    // the stock, the reservation and the outbox as one statement with COMMIT.
+    assert.equal(statements, 3);
     const after = await totals();
     assert.equal(after.reserved, before.reserved - 4, "every line left reserved");
     assert.equal(after.held, before.held - 3, "three sold, one given back");
