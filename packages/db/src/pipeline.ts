@@ -94,7 +94,18 @@ class Pipeline {
 }
 
 /** Sends the statements in one round trip; resolves with each one's result, or rejects with the first failure. */
-export function pipeline(client: pg.ClientBase, statements: Statement[]): Promise<pg.QueryResult[]> {
+export async function pipeline(client: pg.ClientBase, statements: Statement[]): Promise<pg.QueryResult[]> {
+  const results = await pipelineSettled(client, statements);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<pg.QueryResult>).value);
+}
+
+/** Sends the statements in one round trip; each one's outcome (those after a failed one: "not run"). */
+export function pipelineSettled(
+  client: pg.ClientBase,
+  statements: Statement[],
+): Promise<PromiseSettledResult<pg.QueryResult>[]> {
   const settled = statements.map(() => {
     let settle: (err: Error | null, result?: pg.QueryResult) => void = () => {};
     const promise = new Promise<pg.QueryResult>((resolve, reject) => {
@@ -112,10 +123,5 @@ export function pipeline(client: pg.ClientBase, statements: Statement[]): Promis
   );
   // pg's query() takes any object with submit() (a "Submittable") and hands it every message.
   client.query(new Pipeline(queries) as unknown as pg.QueryConfig);
-  // All settle (a failure leaves no promise unhandled); the first failure is the pipeline's.
-  return Promise.allSettled(settled.map((s) => s.promise)).then((results) => {
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<pg.QueryResult>).value);
-  });
+  return Promise.allSettled(settled.map((s) => s.promise));
 }

@@ -13,7 +13,7 @@ import { drizzle, type NodePgDatabase, type NodePgQueryResultHKT } from "drizzle
 import { type PgDatabase, PgDialect } from "drizzle-orm/pg-core";
 import type pg from "pg";
 import { isConnectionError } from "./connection-errors.js";
-import { pipeline, type Statement } from "./pipeline.js";
+import { pipeline, pipelineSettled, type Statement } from "./pipeline.js";
 
 /** What a use case writes through: a transaction (or any drizzle database over node-postgres). */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
@@ -68,37 +68,101 @@ function asOneStatement(writes: SQL[]): SQL {
   )} SELECT 1`;
 }
 
+interface Held {
+  statement: Statement;
+  resolve: (result: pg.QueryResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** How a transaction of `transaction()` sends its statements: BEGIN with the first, and `inOneRoundTrip`'s together. */
+interface Sending {
+  begun: boolean;
+  /** While `inOneRoundTrip` gathers: the statements held, and how many it waits for. */
+  gate?: { expected: number; held: Held[] };
+  flushGate(): void;
+}
+const sendings = new WeakMap<Tx, Sending>();
+
 /**
  * The client as the transaction's drizzle sees it: its first statement goes
- * with BEGIN in one round trip (pipeline.ts). `begun` says whether BEGIN was sent.
+ * with BEGIN in one round trip (pipeline.ts), and the statements of
+ * `inOneRoundTrip` together.
  */
-function beginningWithFirstStatement(client: pg.PoolClient) {
-  const state = { begun: false };
+function sendingThrough(client: pg.PoolClient) {
+  const sending: Sending = {
+    begun: false,
+    flushGate() {
+      const gate = sending.gate;
+      sending.gate = undefined;
+      if (!gate?.held.length) return;
+      const withBegin = !sending.begun;
+      sending.begun = true;
+      const statements = gate.held.map((h) => h.statement);
+      void pipelineSettled(client, withBegin ? [{ text: "BEGIN" }, ...statements] : statements).then((results) => {
+        const own = withBegin ? results.slice(1) : results;
+        gate.held.forEach((h, i) => {
+          const r = own[i] as PromiseSettledResult<pg.QueryResult>;
+          if (r.status === "fulfilled") h.resolve(r.value);
+          else h.reject(r.reason);
+        });
+      });
+    },
+  };
   // biome-ignore lint/suspicious/noExplicitAny: pg's query has a dozen overloads; drizzle calls (config, values).
   const query = (config: any, values?: any) => {
-    if (state.begun || typeof config !== "object" || typeof config.submit === "function") {
-      state.begun = true;
+    if (typeof config !== "object" || typeof config.submit === "function") {
+      sending.begun = true;
       return client.query(config, values);
     }
-    state.begun = true;
-    return pipeline(client, [{ text: "BEGIN" }, { ...config, values: values ?? config.values }]).then(
-      ([, result]) => result,
-    );
+    const statement: Statement = { ...config, values: values ?? config.values };
+    const gate = sending.gate;
+    if (gate) {
+      return new Promise<pg.QueryResult>((resolve, reject) => {
+        gate.held.push({ statement, resolve, reject });
+        if (gate.held.length >= gate.expected) sending.flushGate();
+      });
+    }
+    if (sending.begun) return client.query(config, values);
+    sending.begun = true;
+    return pipeline(client, [{ text: "BEGIN" }, statement]).then(([, result]) => result);
   };
   const proxied = new Proxy(client, {
     get: (target, prop) => (prop === "query" ? query : Reflect.get(target, prop)),
   });
-  return { proxied, state };
+  return { proxied, sending };
+}
+
+/**
+ * Runs `steps` at once, each sending at most one statement before it awaits
+ * anything, and sends their statements to Postgres in ONE round trip (with
+ * BEGIN, when they are the transaction's first): a batch's inbox insert and
+ * its lock, for instance. A step that sends none, or sends its statement
+ * later, is not waited for past the current turn of the event loop. Outside a
+ * transaction of `transaction()` the steps simply run at once.
+ */
+export async function inOneRoundTrip<T extends readonly (() => Promise<unknown>)[]>(
+  tx: Tx,
+  steps: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const sending = sendings.get(tx);
+  if (sending && !sending.gate) sending.gate = { expected: steps.length, held: [] };
+  const fallback = sending ? setImmediate(() => sending.flushGate()) : undefined;
+  try {
+    return (await Promise.all(steps.map((step) => step()))) as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+  } finally {
+    clearImmediate(fallback);
+  }
 }
 
 export async function transaction<T>(db: NodePgDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
   const pool = (db as unknown as { $client: pg.Pool }).$client;
   const client = await pool.connect();
   let broken: Error | undefined;
-  const { proxied, state } = beginningWithFirstStatement(client);
+  const { proxied, sending: state } = sendingThrough(client);
   try {
     try {
       const tx = drizzle(proxied);
+      sendings.set(tx, state);
       const hooks: (() => void)[] = [];
       commitHooks.set(tx, hooks);
       const pending = new Map<unknown, Flush>();

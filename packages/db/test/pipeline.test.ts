@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from "@orderflow/stack";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import type pg from "pg";
-import { beforeCommit, createPool, isConnectionError, transaction } from "../src/index.js";
+import { beforeCommit, createPool, inOneRoundTrip, isConnectionError, transaction } from "../src/index.js";
 import { pipeline } from "../src/pipeline.js";
 
 describe("pipeline: several statements in one round trip (against Postgres)", () => {
@@ -100,5 +100,39 @@ describe("pipeline: several statements in one round trip (against Postgres)", ()
       client.release(broken);
     }
     assert.deepEqual((await pool.query("SELECT 2 AS n")).rows, [{ n: 2 }], "the pool goes on with a new connection");
+  });
+  it("when steps run in one round trip, then their statements go with BEGIN together; a step that sends none is not waited for", async () => {
+    const db = drizzle(pool);
+    sent = 0;
+    const [a, b] = await transaction(db, (tx) =>
+      inOneRoundTrip(tx, [
+        async () => (await tx.execute(sql`INSERT INTO piped VALUES (30) RETURNING n`)).rows[0]?.n,
+        async () => (await tx.execute(sql`SELECT count(*)::int AS c FROM piped WHERE n >= 30`)).rows[0]?.c,
+      ] as const),
+    );
+    assert.deepEqual([a, b], [30, 1], "each step its own result; the second saw the first's insert");
+    assert.equal(sent, 2, "BEGIN with both statements; COMMIT");
+    sent = 0;
+    const [c, none] = await transaction(db, (tx) =>
+      inOneRoundTrip(tx, [
+        async () => (await tx.execute(sql`SELECT 7::int AS n`)).rows[0]?.n,
+        async () => "no statement",
+      ] as const),
+    );
+    assert.deepEqual([c, none], [7, "no statement"]);
+    assert.equal(sent, 2);
+    await assert.rejects(
+      transaction(db, (tx) =>
+        inOneRoundTrip(tx, [
+          () => tx.execute(sql`INSERT INTO piped VALUES (31)`),
+          () => tx.execute(sql`INSERT INTO piped VALUES (${"x"})`),
+        ] as const),
+      ),
+    );
+    assert.deepEqual(
+      (await pool.query("SELECT n FROM piped WHERE n >= 30 ORDER BY n")).rows.map((r) => r.n),
+      [30],
+      "the failed transaction left nothing",
+    );
   });
 });

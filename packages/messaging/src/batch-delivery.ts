@@ -11,7 +11,10 @@
  * - the batch's locks, taken first and in a fixed order (`lockBatch`), and the
  *   handlers run in the order of `orderKey` (e.g. the order id), so two
  *   batches that touch the same rows take them in the same order and never
- *   deadlock;
+ *   deadlock; the lock goes to Postgres with BEGIN and the inbox insert, in
+ *   one round trip (`inOneRoundTrip`), so it covers every event of the batch,
+ *   duplicates included (a row a duplicate would not change is locked for
+ *   nothing, which is harmless);
  * - each handler in its own process span (a child of its message's producer,
  *   so one order's trace still runs through every service) and its own
  *   correlation context, writing its outbox rows through the same transaction;
@@ -30,7 +33,7 @@
 
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
-import { isConnectionError, type Tx, transaction } from "@orderflow/db";
+import { inOneRoundTrip, isConnectionError, type Tx, transaction } from "@orderflow/db";
 import { mintCorrelationId, withCorrelation } from "@orderflow/logging";
 import { clearFailuresOf } from "./consumer-failures.js";
 import type { DeliveryOptions, HandlerContext, Outcome } from "./delivery.js";
@@ -49,7 +52,11 @@ export interface BatchPolicy<S extends DescMessage> {
   maxSize?: number;
   /** The key the handlers run in the order of (stable): e.g. the order id, when each handler locks its order's row. */
   orderKey?: (event: MessageShape<S>) => string;
-  /** Locks every row the batch's handlers will write, in a fixed order, before the first handler runs. */
+  /**
+   * Locks every row the batch's handlers will write, in a fixed order, before the first handler runs. It is
+   * given every event of the batch (duplicates too: it is sent with the inbox insert, before they are known)
+   * and must send at most one statement (the round trip it shares with BEGIN and the inbox insert).
+   */
   lockBatch?: (tx: Tx, events: MessageShape<S>[]) => Promise<void>;
 }
 
@@ -94,12 +101,24 @@ export function batchDeliveryOf<S extends DescMessage>(
   /** Inbox, locks, every handler and the failure counts, in ONE transaction; the outcome of each item. */
   function handleAll(items: Item<S>[]): Promise<Outcome[]> {
     return transaction(db, async (tx) => {
-      const fresh = await recordBatchInInbox(
-        tx,
-        inbox,
-        consumer,
-        items.map((i) => ({ eventId: i.meta.eventId, subject: i.meta.subject })),
-      );
+      const lockBatch = options.batch?.lockBatch;
+      const record = () =>
+        recordBatchInInbox(
+          tx,
+          inbox,
+          consumer,
+          items.map((i) => ({ eventId: i.meta.eventId, subject: i.meta.subject })),
+        );
+      const [fresh] = lockBatch
+        ? await inOneRoundTrip(tx, [
+            record,
+            () =>
+              lockBatch(
+                tx,
+                items.map((i) => i.event),
+              ),
+          ] as const)
+        : [await record()];
       const outcomes: Outcome[] = items.map(() => "duplicate");
       const todo: number[] = [];
       for (const [index, item] of items.entries()) {
@@ -112,10 +131,6 @@ export function batchDeliveryOf<S extends DescMessage>(
         const key = (i: number) => orderKey((items[i] as Item<S>).event);
         todo.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       }
-      await options.batch?.lockBatch?.(
-        tx,
-        todo.map((i) => (items[i] as Item<S>).event),
-      );
       for (const index of todo) {
         const { msg, meta, event } = items[index] as Item<S>;
         const correlation = { correlationId: meta.correlationId || mintCorrelationId(), causationId: meta.eventId };
