@@ -17,6 +17,8 @@ export interface LoadResult {
   otherErrors: number;
   /** Every answer that was not a 201, by status (0: no answer). */
   statuses: Record<string, number>;
+  /** Of a closed loop: the orders accepted in its first 10 s (a burst into a system that had drained). */
+  acceptedInFirst10s: number;
 }
 
 /** POSTs the n-th order of the mix. */
@@ -44,10 +46,12 @@ const emptyResult = (seconds: number): LoadResult => ({
   refused: 0,
   otherErrors: 0,
   statuses: {},
+  acceptedInFirst10s: 0,
 });
 
 export async function closedLoop(post: Post, clients: number, seconds: number): Promise<LoadResult> {
-  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  const until = started + seconds * 1000;
   const result = emptyResult(seconds);
   let n = 0;
   await Promise.all(
@@ -55,6 +59,7 @@ export async function closedLoop(post: Post, clients: number, seconds: number): 
       while (performance.now() < until) {
         const answer = await post(n++);
         count(result, answer);
+        if (answer.status === 201 && performance.now() - started <= 10_000) result.acceptedInFirst10s++;
         if (answer.status !== 201 && answer.retryAfterS) {
           await sleep(Math.min(answer.retryAfterS * 1000, Math.max(0, until - performance.now())));
         }

@@ -40,6 +40,13 @@ export function report(r: BenchResult) {
       `${l.acceptedPerS} accepted/s (POST p50 ${l.p50} ms, p99 ${l.p99} ms), ${l.completedPerS} completed/s, backlog ${l.backlogAtEnd}, ${l.refused} refused, not 201: ${JSON.stringify(l.statuses)}`,
     ]),
     ["max accepted orders/s", `${r.maxAcceptedPerS} (${ratios.acceptedOfCeiling} % of the ceiling; target >= 25 %)`],
+    (() => {
+      const top = r.levels.reduce((a, b) => (b.clients > a.clients ? b : a));
+      return [
+        `burst: the first 10 s of ${top.clients} clients`,
+        `${top.burstAcceptedPerS} accepted/s (${round((top.burstAcceptedPerS / r.ceiling.orderOutboxTps) * 100, 2)} % of the ceiling; target >= 25 %), admission bound ${o.admissionBound}`,
+      ] as [string, string];
+    })(),
     [
       "sustained completed sagas/s",
       `${r.sustainedCompletedPerS} (${ratios.sustainedOfCeiling} % of the ceiling; target >= 8 %)`,

@@ -16,6 +16,8 @@ export interface Level {
   backlogAtEnd: number;
   refused: number;
   statuses: Record<string, number>;
+  /** Accepted per s in the level's first 10 s: a burst into a system that had drained before it. */
+  burstAcceptedPerS: number;
 }
 
 export interface Profile {
@@ -69,6 +71,7 @@ export async function closedLevels(post: Post, probe: Probes, levelsClients: num
       backlogAtEnd: backlog,
       refused: r.refused,
       statuses: r.statuses,
+      burstAcceptedPerS: round(r.acceptedInFirst10s / Math.min(10, r.seconds)),
     });
     if (isBest) {
       profile = {
