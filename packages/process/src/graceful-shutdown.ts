@@ -49,6 +49,14 @@ export function onShutdown(logger: Logger, steps: ShutdownStep[], { stepTimeoutM
     }
     await flushTraces();
     logger.info("stopped");
+    // The last lines reach stdout before the process ends (pino writes asynchronously).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
