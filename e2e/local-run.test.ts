@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -20,6 +21,29 @@ import {
   type TestDatabase,
   waitFor,
 } from "@orderflow/stack";
+
+/** Whether a port can be listened on (on every address, as the services listen) right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "0.0.0.0" }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A PORT_OFFSET whose every port is free now: the gateway 8080, ops 8081-8084, console 8085, issuer
+ * 8090 and the order service's gRPC 50051, shifted. 50051 + offset lies in the ephemeral range
+ * (32768-60999), where another scenario's outgoing connection may hold it: each is tried first.
+ */
+async function freeOffset(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const offset = 100 + Math.floor(Math.random() * 800);
+    const ports = [8080, 8081, 8082, 8083, 8084, 8085, 8090, 50051].map((p) => p + offset);
+    if ((await Promise.all(ports.map(canListen))).every(Boolean)) return offset;
+  }
+  throw new Error("no PORT_OFFSET with every port free in 50 tries");
+}
 
 describe("local-run", () => {
   let nats: NatsServerHandle;
@@ -34,8 +58,7 @@ describe("local-run", () => {
   });
 
   it("when pnpm start runs, then the gateway serves, the demo's three orders end as expected, and Ctrl-C stops it all", async (t) => {
-    // Small offsets: ports above 32768 may be taken by outgoing connections' ephemeral ports.
-    const offset = 100 + Math.floor(Math.random() * 800);
+    const offset = await freeOffset();
     const run = spawn(process.execPath, ["tooling/stack/bin/start.mjs"], {
       cwd: REPO_ROOT,
       env: {
