@@ -301,6 +301,37 @@ describe("outbox relay (against Postgres and nats-server)", () => {
     }
   });
 
+  it("when a publish from memory fails (the broker paused past the publish timeout), then the poll records the error and publishes the row once the broker is back", async () => {
+    const relay = startOutboxRelay({
+      pool: f.pool,
+      js: f.js,
+      schema: "msgtest",
+      logger: f.logger,
+      pollIntervalMs: 200,
+      publishTimeoutMs: 500,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // its first poll and its LISTEN
+      await f.nats.pause();
+      await Promise.all(
+        Array.from({ length: 3 }, (_, i) =>
+          transaction(f.db, (tx) => addToOutbox(tx, outbox, EVENTS.orderPlaced, { orderId: `failed-memory-${i}` })),
+        ),
+      );
+      await waitFor(
+        "the poll to record the failed publishes",
+        async () => (await f.count("SELECT count(*) AS n FROM msgtest.outbox WHERE last_error IS NOT NULL")) === 3,
+        { timeoutMs: 15_000 },
+      );
+      assert.equal(await unpublished(f), 3, "nothing is marked published while the broker is down");
+      await f.nats.resume();
+      await waitFor("the rows to be published", async () => (await unpublished(f)) === 0, { timeoutMs: 20_000 });
+      assert.equal(await streamCount(f), 3, "each once (Nats-Msg-Id drops a publish that reached the stream twice)");
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("when published rows are older than the retention, then retention prunes them in batches and keeps the rest", async () => {
     const ids = await enqueue(f, 3, "prune");
     await f.pool.query(

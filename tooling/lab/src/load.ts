@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 
 export const percentile = (xs: number[], p: number) => {
   if (!xs.length) return Number.NaN;
@@ -49,29 +50,76 @@ export interface Answer {
   type?: string;
 }
 
+/**
+ * The load generator's connections: kept alive, as many as the load needs.
+ * node:http rather than fetch: the generator shares the machine with the
+ * system it measures, and fetch (undici's WHATWG layer) cost it 2-3 times the
+ * CPU per request (docs/measurements.md), CPU the system then lacked.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
+
+interface Reply {
+  status: number;
+  retryAfter?: string;
+  text: string;
+}
+
+function post(url: URL, headers: Record<string, string>, body: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        agent,
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const retryAfter = res.headers["retry-after"];
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            text: Buffer.concat(chunks).toString("utf8"),
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 /** POSTs the n-th order of the mix as its customer (bench-<n % 1000>), with `tokens[n % 1000]`. */
 export async function postOrder(gatewayUrl: string, n: number, tokens: string[], hotSku = false): Promise<Answer> {
   const started = performance.now();
   try {
-    const res = await fetch(`${gatewayUrl}/api/v1/orders`, {
-      method: "POST",
-      headers: {
+    const res = await post(
+      new URL("/api/v1/orders", gatewayUrl),
+      {
         "content-type": "application/json",
         "idempotency-key": randomUUID(),
         authorization: `Bearer ${tokens[n % 1000]}`,
       },
-      body: orderBody(n, hotSku),
-    });
-    const text = await res.text();
+      orderBody(n, hotSku),
+    );
     const ms = performance.now() - started;
-    const retryAfter = res.headers.get("retry-after");
     let type: string | undefined;
     if (res.status !== 201) {
       try {
-        type = (JSON.parse(text) as { type?: string }).type;
+        type = (JSON.parse(res.text) as { type?: string }).type;
       } catch {}
     }
-    return { status: res.status, ms, retryAfterS: retryAfter === null ? undefined : Number(retryAfter), type };
+    return {
+      status: res.status,
+      ms,
+      retryAfterS: res.retryAfter === undefined ? undefined : Number(res.retryAfter),
+      type,
+    };
   } catch {
     return { status: 0, ms: performance.now() - started };
   }
