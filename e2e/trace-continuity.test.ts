@@ -58,6 +58,9 @@ describe("trace-continuity", () => {
     const roots = spans.filter((s) => !s.parentSpanId);
     assert.equal(roots.length, 1, `one root: ${roots.map((r) => `${r.service}/${r.name}`).join(", ")}`);
     assert.equal(roots[0]?.service, "gateway");
+    // The root is the HTTP server span, named by its route (one span per request at the gateway's edge).
+    assert.equal(roots[0]?.name, "POST /api/v1/orders");
+    assert.equal(roots[0]?.attributes["http.route"], "/api/v1/orders");
     const orphans = spans.filter((s) => s.parentSpanId && !byId.has(s.parentSpanId));
     assert.deepEqual(
       orphans.map((s) => `${s.service}/${s.name}`),

@@ -25,7 +25,6 @@ import { register } from "node:module";
 // OTEL_SDK_DISABLED=true loads none of OpenTelemetry, and none loads both exporters.
 if (process.env.OTEL_SDK_DISABLED !== "true") {
   const [
-    { FastifyOtelInstrumentation },
     { registerInstrumentations },
     { GrpcInstrumentation },
     { HttpInstrumentation },
@@ -36,7 +35,6 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
     { NodeTracerProvider },
     { createAddHookMessageChannel },
   ] = await Promise.all([
-    import("@fastify/otel"),
     import("@opentelemetry/instrumentation"),
     import("@opentelemetry/instrumentation-grpc"),
     import("@opentelemetry/instrumentation-http"),
@@ -47,8 +45,8 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
     import("@opentelemetry/sdk-trace-node"),
     import("import-in-the-middle"),
   ]);
-  // The loader hook intercepts only the modules an instrumentation hooks (http, gRPC, fastify,
-  // pino, pg), not every module the service loads: wrapping them all cost ~2 CPU-seconds of
+  // The loader hook intercepts only the modules an instrumentation hooks (http, gRPC, pg, pino),
+  // not every module the service loads: wrapping them all cost ~2 CPU-seconds of
   // every start (import-in-the-middle's "only intercepting hooked modules").
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register("import-in-the-middle/hook.mjs", import.meta.url, registerOptions);
@@ -75,14 +73,6 @@ if (process.env.OTEL_SDK_DISABLED !== "true") {
         ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ""),
         // url.query is recorded; a token sent in the query string (refused by the gateway) is not.
         redactedQueryParamsServer: ["access_token", "sig", "Signature", "AWSAccessKeyId", "X-Goog-Signature"],
-      }),
-      // The request and its handler, not a span per lifecycle hook (rate limit, correlation, ...).
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        instrumentHooks: false,
-        // url.path is the path (as semantic conventions define it): @fastify/otel writes the whole
-        // request URL there, query string included, and a query can carry what must not be kept.
-        requestHook: (span, request) => span.setAttribute("url.path", request.url.split("?")[0] ?? ""),
       }),
       new GrpcInstrumentation(),
       // Queries inside a trace, on request only (TRACE_SQL=true); taking a pooled connection is

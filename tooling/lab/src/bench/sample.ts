@@ -52,7 +52,10 @@ export function probes(system: System, db: pg.Pool) {
   async function metricByService(name: string): Promise<Record<string, number>> {
     const by: Record<string, number> = {};
     for (const service of SERVICE_NAMES) {
-      const text = await fetch(`http://127.0.0.1:${system.service(service).env.HTTP_PORT}/metrics`).then(
+      // The gateway serves /metrics on its API port (PORT); the others on their ops port (HTTP_PORT).
+      const base =
+        service === "gateway" ? system.gatewayUrl : `http://127.0.0.1:${system.service(service).env.HTTP_PORT}`;
+      const text = await fetch(`${base}/metrics`).then(
         (r) => r.text(),
         () => "",
       );
